@@ -48,7 +48,8 @@ public:
     // The tensor converted to float32 (from F32, F16, BF16, F64; integers are rejected).
     std::vector<float> readFloat32(const std::string &name) const;
 
-    // The string -> string "__metadata__" of the (first) file.
+    // The string -> string "__metadata__" of the (first) file; for an index, of the first shard in
+    // file-name order. An index checkpoint holds exactly the tensors of its weight_map.
     const std::map<std::string, std::string> &metadata() const;
 
 private:
@@ -70,6 +71,17 @@ struct TensorToWrite
 // Writes to `path.tmp` then renames, so a crash never leaves a half-written checkpoint.
 void writeSafetensors(const std::string &path, const std::vector<TensorToWrite> &tensors,
                       const std::map<std::string, std::string> &metadata = {});
+
+// Writes a checkpoint into directory `dir` (created if missing) the way Hugging Face shards one:
+// tensors sorted by name are packed in order into shards of at most `maxShardBytes` of data each
+// (a tensor larger than that gets a shard of its own), written as `model-0000k-of-0000n.safetensors`
+// plus a `model.safetensors.index.json` whose weight_map names each tensor's shard and whose
+// "metadata" holds "total_size" and `metadata`. Every shard also carries `metadata` as its
+// "__metadata__". If everything fits in one shard, writes a single `model.safetensors` and no index
+// (removing a stale index, which open() would otherwise prefer). The index is written last, so an
+// interrupted write into a fresh directory never leaves an index naming missing shards.
+void writeSafetensorsSharded(const std::string &dir, const std::vector<TensorToWrite> &tensors,
+                             size_t maxShardBytes, const std::map<std::string, std::string> &metadata = {});
 
 // Conversions used by the writer and the reader (exposed for tests).
 uint16_t floatToHalf(float f);
