@@ -1,0 +1,123 @@
+#include "app/cli/args.h"
+#include "app/cli/commands.h"
+
+#include "core/eval/eval.h"
+#include "core/model/model.h"
+#include "core/util/error.h"
+#include "core/util/progress.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace mq::cli {
+
+namespace {
+
+std::string readText(const std::string &path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        failFile(path, "cannot open the evaluation text");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+} // namespace
+
+int runEval(const std::vector<std::string> &argv)
+{
+    const std::vector<OptionSpec> specs = {
+        {"task", "NAME", "wikitext (token + word perplexity, lm-eval detokenization), lambada (last-word "
+                         "accuracy) or text (token perplexity of a plain file)", "text"},
+        {"data", "FILE", "the evaluation file (WikiText raw text, LAMBADA jsonl, any text)", ""},
+        {"seqlen", "N", "window length in tokens", "512"},
+        {"stride", "S", "new tokens scored per window (default: seqlen-1, disjoint windows)", "0"},
+        {"max-tokens", "N", "evaluate only the first N tokens (0 = all)", "0"},
+        {"limit", "N", "lambada: only the first N examples (0 = all)", "0"},
+        {"no-detokenize", "", "wikitext: score the raw file as it is", ""},
+        {"json", "", "machine-readable result on stdout", ""},
+        {"tokenizer", "PATH", "tokenizer file (default: found beside the checkpoint)", ""},
+        {"threads", "N", "LibTorch threads; 0 = all cores", "0"},
+        {"help", "", "show this help", ""}};
+    Args a(argv, specs);
+    if (a.flag("help")) {
+        std::cout << helpText("mq eval MODEL --task wikitext|lambada|text --data FILE [--seqlen N --stride S] [--json]",
+                              "Evaluate the float model: rolling-window perplexity, or LAMBADA accuracy.", specs);
+        return 0;
+    }
+    if (a.positional().size() != 1)
+        throw Error("mq eval needs exactly one MODEL; see --help");
+    const std::string task = a.str("task");
+    const std::string data = a.str("data");
+    if (data.empty())
+        throw Error("mq eval needs --data FILE");
+    if (task != "wikitext" && task != "lambada" && task != "text")
+        throw Error("--task must be wikitext, lambada or text, not '" + task + "'");
+    configureThreads(a.integer("threads"));
+    LoadOptions lo;
+    lo.tokenizerPath = a.str("tokenizer");
+    lo.requireTokenizer = true;
+    Model m = loadModel(a.positional()[0], lo);
+    nlohmann::json j = {{"model", m.path}, {"task", task}, {"data", data}};
+
+    if (task == "lambada") {
+        ProgressBar bar("lambada", 1, "ex");
+        LambadaResult r = lambada(*m.transformer, *m.tokenizer, data, a.integer("limit"), nullptr,
+                                  [&](int64_t done, int64_t total) {
+                                      bar = ProgressBar("lambada", total, "ex");
+                                      bar.update(done);
+                                  });
+        bar.finish();
+        j.update({{"examples", r.examples}, {"accuracy", r.accuracy()}, {"target_perplexity", r.perplexity()},
+                  {"seconds", r.seconds}});
+        if (a.flag("json"))
+            std::cout << j.dump(2) << "\n";
+        else
+            std::printf("lambada  accuracy %.4f (%lld/%lld)  target-token perplexity %.4f  [%.1f s]\n", r.accuracy(),
+                        static_cast<long long>(r.correct), static_cast<long long>(r.examples), r.perplexity(), r.seconds);
+        return 0;
+    }
+
+    std::string text = readText(data);
+    const bool detok = task == "wikitext" && !a.flag("no-detokenize");
+    if (detok)
+        text = wikitextDetokenize(text);
+    const std::vector<int> ids = m.tokenizer->encode(text, true, false);
+    PerplexityOptions po;
+    po.seqLen = a.integer("seqlen");
+    po.stride = a.integer("stride");
+    po.maxTokens = a.integer("max-tokens");
+    if (po.seqLen > m.config().maxPositions)
+        std::fprintf(stderr, "warning: --seqlen %d is longer than the model's context (%d)\n", po.seqLen,
+                     m.config().maxPositions);
+    const int64_t total = po.maxTokens > 0 ? std::min<int64_t>(po.maxTokens, int64_t(ids.size())) - 1 : int64_t(ids.size()) - 1;
+    ProgressBar bar("eval", total, "tok");
+    PerplexityResult r = perplexity(*m.transformer, ids, po, nullptr, [&](int64_t done, int64_t) { bar.update(done); });
+    bar.finish();
+    const bool partial = po.maxTokens > 0 && po.maxTokens < int64_t(ids.size());
+    r.words = partial ? 0 : countWords(text);
+    r.bytes = partial ? 0 : int64_t(text.size());
+    j.update({{"tokens", r.tokens}, {"windows", r.windows}, {"seqlen", po.seqLen}, {"token_perplexity", r.tokenPerplexity()},
+              {"nll_per_token", r.tokens ? r.nll / double(r.tokens) : 0.0}, {"seconds", r.seconds},
+              {"tokens_per_second", r.tokensPerSecond()}, {"detokenized", detok}});
+    if (!partial)
+        j.update({{"words", r.words}, {"word_perplexity", r.wordPerplexity()}, {"bits_per_byte", r.bitsPerByte()}});
+    if (a.flag("json")) {
+        std::cout << j.dump(2) << "\n";
+    } else {
+        std::printf("%s  token perplexity %.4f over %lld tokens", task.c_str(), r.tokenPerplexity(),
+                    static_cast<long long>(r.tokens));
+        if (!partial)
+            std::printf("  word perplexity %.4f (%lld words)  %.4f bits/byte", r.wordPerplexity(),
+                        static_cast<long long>(r.words), r.bitsPerByte());
+        std::printf("  [%.1f s, %.0f tokens/s]\n", r.seconds, r.tokensPerSecond());
+    }
+    return 0;
+}
+
+} // namespace mq::cli

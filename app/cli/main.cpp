@@ -1,0 +1,62 @@
+#include "app/cli/commands.h"
+
+#include "core/util/error.h"
+#include "core/util/process_env.h"
+
+#include <c10/util/Exception.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace {
+
+const char *kUsage =
+    "usage: mq COMMAND [options]   (mq COMMAND --help for a command's options)\n"
+    "\n"
+    "commands:\n"
+    "  info      architecture, parameter count, layers and quantization sites of a checkpoint\n"
+    "  generate  generate text with the float model\n"
+    "  logits    raw logits for given token ids (JSON)\n"
+    "  eval      perplexity (WikiText, any text) or LAMBADA accuracy\n"
+    "  convert   llama2.c .bin -> Hugging Face safetensors directory\n"
+    "\n"
+    "MODEL is a llama2.c .bin file or a Hugging Face directory (config.json + model.safetensors).\n";
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    mq::ensurePassiveOpenMpWait(argv);
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        std::fputs(kUsage, args.empty() ? stderr : stdout);
+        return args.empty() ? 2 : 0;
+    }
+    if (args[0] == "--version") {
+        std::printf("mq 0.1.0\n");
+        return 0;
+    }
+    const std::map<std::string, int (*)(const std::vector<std::string> &)> commands = {
+        {"info", mq::cli::runInfo},   {"generate", mq::cli::runGenerate}, {"logits", mq::cli::runLogits},
+        {"eval", mq::cli::runEval},   {"convert", mq::cli::runConvert}};
+    auto it = commands.find(args[0]);
+    if (it == commands.end()) {
+        std::fprintf(stderr, "mq: unknown command '%s'\n\n%s", args[0].c_str(), kUsage);
+        return 2;
+    }
+    try {
+        return it->second(std::vector<std::string>(args.begin() + 1, args.end()));
+    } catch (const mq::Error &e) {
+        std::fprintf(stderr, "mq %s: error: %s\n", args[0].c_str(), e.what());
+    } catch (const c10::Error &e) {
+        std::fprintf(stderr, "mq %s: internal tensor error: %s\n", args[0].c_str(), e.what_without_backtrace());
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "mq %s: error: %s\n", args[0].c_str(), e.what());
+    }
+    return 1;
+}
