@@ -8,7 +8,7 @@ PACKAGES=(
   # toolchain
   g++ cmake ninja-build ccache pkg-config clang-format clang-tidy
   # libraries
-  qt6-base-dev libqcustomplot-dev libtorch-dev libhdf5-dev hdf5-tools libsentencepiece-dev
+  qt6-base-dev libqcustomplot-dev libtorch-dev libhdf5-dev hdf5-tools libsentencepiece-dev sentencepiece
   nlohmann-json3-dev libpcre2-dev libgtest-dev libgmock-dev libbenchmark-dev libgl1-mesa-dev
   # LibTorch on Debian links the reference BLAS (~5 GFLOP/s); OpenBLAS takes over the
   # libblas.so.3 alternative (~95 GFLOP/s per core).
