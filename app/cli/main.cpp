@@ -24,6 +24,8 @@ const char *kUsage =
     "  logits    raw logits for given token ids (JSON)\n"
     "  eval      perplexity (WikiText, any text) or LAMBADA accuracy\n"
     "  convert   llama2.c .bin -> Hugging Face safetensors directory\n"
+    "  calibrate quantize a model (MobileQuant, block-wise, SmoothQuant, RTN) into an HDF5 run file\n"
+    "  runs      runs show RUN.h5: summarise a run file\n"
     "\n"
     "MODEL is a llama2.c .bin file or a Hugging Face directory (config.json + model.safetensors).\n";
 
@@ -43,7 +45,8 @@ int main(int argc, char **argv)
     }
     const std::map<std::string, int (*)(const std::vector<std::string> &)> commands = {
         {"info", mq::cli::runInfo},   {"generate", mq::cli::runGenerate}, {"logits", mq::cli::runLogits},
-        {"eval", mq::cli::runEval},   {"convert", mq::cli::runConvert}};
+        {"eval", mq::cli::runEval},   {"convert", mq::cli::runConvert},
+        {"calibrate", mq::cli::runCalibrate}, {"runs", mq::cli::runRuns}};
     auto it = commands.find(args[0]);
     if (it == commands.end()) {
         std::fprintf(stderr, "mq: unknown command '%s'\n\n%s", args[0].c_str(), kUsage);
