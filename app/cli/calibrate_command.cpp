@@ -223,7 +223,7 @@ int runRuns(const std::vector<std::string> &argv)
     const TrainSeries t = r.train();
     const RangeSeries ranges = r.ranges();
     nlohmann::json config = nlohmann::json::parse(h.configJson);
-    nlohmann::json j = {{"run", r.path()}, {"schema_version", r.schemaVersion()}, {"live", r.live()},
+    nlohmann::json j = {{"run", r.path()}, {"schema_version", r.schemaVersion()},
                         {"model", {{"path", h.model.path}, {"hash", h.model.contentHash}, {"architecture", h.model.architecture}}},
                         {"config", config}, {"steps", t.step.size()}, {"snapshots", ranges.step.size()},
                         {"sites", h.sites.size()}};
@@ -237,8 +237,7 @@ int runRuns(const std::vector<std::string> &argv)
         std::cout << j.dump(2) << "\n";
         return 0;
     }
-    std::printf("run         %s (schema %lld)%s\n", r.path().c_str(), static_cast<long long>(r.schemaVersion()),
-                r.live() ? " [being written]" : "");
+    std::printf("run         %s (schema %lld)\n", r.path().c_str(), static_cast<long long>(r.schemaVersion()));
     std::printf("model       %s (%s, %s)\n", h.model.path.c_str(), h.model.architecture.c_str(), h.model.contentHash.c_str());
     std::printf("method      %s %s, %d samples x %d tokens, %d epochs\n", config.value("method", "?").c_str(),
                 config.value("bits", "?").c_str(), config.value("samples", 0), config.value("seqlen", 0),
