@@ -1,6 +1,7 @@
 #include "app/cli/args.h"
 #include "app/cli/commands.h"
 
+#include "core/calib/session.h"
 #include "core/eval/eval.h"
 #include "core/model/model.h"
 #include "core/util/error.h"
@@ -40,18 +41,41 @@ int runEval(const std::vector<std::string> &argv)
         {"max-tokens", "N", "evaluate only the first N tokens (0 = all)", "0"},
         {"limit", "N", "lambada: only the first N examples (0 = all)", "0"},
         {"no-detokenize", "", "wikitext: score the raw file as it is", ""},
+        {"run", "RUN.h5", "evaluate the quantized model of a calibration run (offsets rounded as at deployment) "
+                          "next to its float model; the result is stored in the run file", ""},
         {"json", "", "machine-readable result on stdout", ""},
         {"tokenizer", "PATH", "tokenizer file (default: found beside the checkpoint)", ""},
         {"threads", "N", "LibTorch threads; 0 = all cores", "0"},
         {"help", "", "show this help", ""}};
     Args a(argv, specs);
     if (a.flag("help")) {
-        std::cout << helpText("mq eval MODEL --task wikitext|lambada|text --data FILE [--seqlen N --stride S] [--json]",
+        std::cout << helpText("mq eval MODEL --task wikitext|lambada|text --data FILE [--seqlen N --stride S] [--json]\n"
+                              "       mq eval --run RUN.h5 --data FILE [--seqlen N]",
                               "Evaluate the float model: rolling-window perplexity, or LAMBADA accuracy.", specs);
         return 0;
     }
+    if (a.has("run")) {
+        if (a.str("data").empty())
+            throw Error("mq eval --run needs --data FILE (text to compute perplexity on)");
+        const int seqLen = a.has("seqlen") ? a.integer("seqlen") : 128;
+        auto session = Session::evaluateRun(a.str("run"), a.str("data"), seqLen, a.integer("max-tokens"));
+        session->start();
+        const SessionResult r = session->wait();
+        if (r.status != SessionResult::Status::Finished)
+            throw Error(r.error.empty() ? "evaluation cancelled" : r.error);
+        if (a.flag("json")) {
+            nlohmann::json j = {{"run", a.str("run")}, {"data", a.str("data")}, {"seqlen", seqLen}, {"tokens", r.evalTokens},
+                                {"fp_perplexity", r.fpPerplexity}, {"quant_perplexity", r.quantPerplexity}};
+            std::cout << j.dump(2) << "\n";
+        } else {
+            std::printf("%s on %s (%lld tokens): float %.4f, quantized %.4f (%+.2f%%)\n", a.str("run").c_str(),
+                        a.str("data").c_str(), static_cast<long long>(r.evalTokens), r.fpPerplexity, r.quantPerplexity,
+                        100.0 * (r.quantPerplexity / r.fpPerplexity - 1.0));
+        }
+        return 0;
+    }
     if (a.positional().size() != 1)
-        throw Error("mq eval needs exactly one MODEL; see --help");
+        throw Error("mq eval needs exactly one MODEL (or --run RUN.h5); see --help");
     const std::string task = a.str("task");
     const std::string data = a.str("data");
     if (data.empty())

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <set>
 #include <cstdio>
 #include <filesystem>
@@ -312,6 +313,18 @@ std::unique_ptr<Session> Session::resumeFrom(const std::string &runPath, Session
     return s;
 }
 
+std::unique_ptr<Session> Session::evaluateRun(const std::string &runPath, const std::string &evalPath, int seqLen,
+                                              int64_t maxTokens, SessionListener *listener)
+{
+    auto s = resumeFrom(runPath, listener);
+    s->m_config.evalPath = evalPath;
+    s->m_config.evalSeqLen = seqLen;
+    s->m_config.evalMaxTokens = maxTokens;
+    s->m_config.saveDir.clear();
+    s->m_evalOnly = true;
+    return s;
+}
+
 void Session::start()
 {
     if (m_thread.joinable())
@@ -374,13 +387,15 @@ void Session::work()
         recorder = std::make_unique<RunRecorder>(m_config, header, m_listener, m_resuming, resumeStep);
 
         auto method = makeMethod(m_config);
-        CalibrationContext ctx(*model.transformer, samples, map, recorder.get(), &m_stop);
+        // Evaluating a finished run replays the method from its checkpoint without training and
+        // without touching the recorded series.
+        CalibrationContext ctx(*model.transformer, samples, map, m_evalOnly ? nullptr : recorder.get(), &m_stop);
         ctx.snapshotEvery = m_config.snapshotEvery;
         ctx.checkpointEvery = m_config.checkpointEvery;
         ctx.watchSites = m_config.watchSites;
         ctx.histogramBins = m_config.histogramBins;
         ctx.resumeState = resumeState;
-        ctx.resumeStep = resumeStep;
+        ctx.resumeStep = m_evalOnly ? std::numeric_limits<int64_t>::max() / 4 : resumeStep;
         method->run(ctx);
 
         QuantSim &sim = *ctx.sim();
@@ -415,11 +430,15 @@ void Session::work()
             result.fpPerplexity = fp.tokenPerplexity();
             result.quantPerplexity = q.tokenPerplexity();
             result.evalTokens = q.tokens;
-            if (recorder->writer()) {
-                nlohmann::json j = {{"data", m_config.evalPath}, {"seqlen", po.seqLen}, {"tokens", q.tokens},
-                                    {"fp_perplexity", result.fpPerplexity},
-                                    {"quant_perplexity", result.quantPerplexity},
-                                    {"offsets", "rounded as at deployment"}};
+            nlohmann::json j = {{"data", m_config.evalPath}, {"seqlen", po.seqLen}, {"tokens", q.tokens},
+                                {"fp_perplexity", result.fpPerplexity},
+                                {"quant_perplexity", result.quantPerplexity},
+                                {"offsets", "rounded as at deployment"}};
+            if (m_evalOnly) {
+                RunWriter writer = RunWriter::openForResume(m_config.runPath);
+                writer.writeEval("perplexity-" + fs::path(m_config.evalPath).stem().string(), j.dump());
+                writer.close();
+            } else if (recorder->writer()) {
                 recorder->writer()->writeEval("perplexity", j.dump());
             }
         }

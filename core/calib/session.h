@@ -73,6 +73,11 @@ public:
 
     // Continue a cancelled or killed run from the last checkpoint in its file.
     static std::unique_ptr<Session> resumeFrom(const std::string &runPath, SessionListener *listener = nullptr);
+    // Rebuild the quantized model of a run from its file (its last checkpoint; no training) and
+    // evaluate float and quantized perplexity on `evalPath`; the result is stored in the run file
+    // as /eval/perplexity-<file stem>.
+    static std::unique_ptr<Session> evaluateRun(const std::string &runPath, const std::string &evalPath, int seqLen,
+                                                int64_t maxTokens, SessionListener *listener = nullptr);
 
     void start();
     void pause();
@@ -92,6 +97,7 @@ private:
     std::thread m_thread;
     SessionResult m_result;
     bool m_resuming = false;
+    bool m_evalOnly = false;
 };
 
 // Builds the calibration method a config names. Throws mq::Error for an unknown name.

@@ -114,6 +114,11 @@ TEST(CliCalibrate, EveryMethodWritesARunFileAndEvaluates)
         EXPECT_EQ(s["sites"], 100) << method;
         EXPECT_GE(s["snapshots"].get<int>(), 1) << method;
         EXPECT_NEAR(s["eval"]["perplexity"]["quant_perplexity"].get<double>(), j["quant_perplexity"].get<double>(), 1e-9);
+        // The run file alone rebuilds the same quantized model.
+        Result again = run("eval --run " + file.string() + " --data " + calib + " --max-tokens 600 --json");
+        ASSERT_EQ(again.exitCode, 0) << again.err;
+        EXPECT_NEAR(nlohmann::json::parse(again.out)["quant_perplexity"].get<double>(), j["quant_perplexity"].get<double>(),
+                    1e-9) << method;
     }
 }
 
