@@ -2,6 +2,11 @@
 #include "app/cli/commands.h"
 
 #include "core/calib/session.h"
+#include "plugins/api/method_plugin.h"
+#include "plugins/api/plugin_manager.h"
+
+#include <QFileInfo>
+#include <unistd.h>
 #include "core/store/run_reader.h"
 #include "core/util/error.h"
 #include "core/util/progress.h"
@@ -67,8 +72,53 @@ std::vector<std::string> splitComma(const std::string &s)
     return out;
 }
 
+// The method comes from its plugin (plugins/methods, or a researcher's own in MQ_PLUGIN_PATH or
+// ~/.local/share/mq-workbench/plugins), configured from the session's settings.
+Session::MethodFactory pluginFactory()
+{
+    return [](const SessionConfig &c) -> std::unique_ptr<CalibrationMethod> {
+        char exe[4096] = {};
+        const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+        const QString appDir = n > 0 ? QFileInfo(QString::fromLocal8Bit(exe, int(n))).absolutePath() : QString();
+        PluginManager plugins(PluginManager::defaultSearchPaths(appDir));
+        plugins.scan();
+        const QString id = QString::fromStdString(c.method == "e2e" ? "mobilequant" : c.method);
+        const QuantMethodPlugin *plugin = plugins.method(id);
+        if (!plugin) {
+            std::string known, failures;
+            for (const PluginInfo &p : plugins.plugins())
+                known += (known.empty() ? "" : ", ") + p.id.toStdString();
+            for (const PluginFailure &f : plugins.failures())
+                failures += "\n  " + f.message.toStdString();
+            throw Error("unknown method '" + c.method + "'; the method plugins found are: "
+                        + (known.empty() ? std::string("none") : known)
+                        + (failures.empty() ? "" : "; plugins that failed to load:" + failures));
+        }
+        QVariantMap settings;
+        for (const SettingSpec &spec : plugin->settingSpecs()) {
+            const std::string k = spec.key.toStdString();
+            if (k == "alpha") settings[spec.key] = c.train.alpha;
+            else if (k == "epochs") settings[spec.key] = c.train.epochs;
+            else if (k == "let") settings[spec.key] = c.train.let;
+            else if (k == "lwc") settings[spec.key] = c.train.lwc;
+            else if (k == "lrl") settings[spec.key] = c.train.lrl;
+            else if (k == "let-lr") settings[spec.key] = c.train.letLr;
+            else if (k == "let-min-lr") settings[spec.key] = c.train.letMinLr;
+            else if (k == "lwc-lr") settings[spec.key] = c.train.lwcLr;
+            else if (k == "lwc-min-lr") settings[spec.key] = c.train.lwcMinLr;
+            else if (k == "lrl-lr") settings[spec.key] = c.train.lrlLr;
+            else if (k == "lrl-min-lr") settings[spec.key] = c.train.lrlMinLr;
+        }
+        const QStringList problems = plugin->validateSettings(settings);
+        if (!problems.isEmpty())
+            throw Error("the settings of method '" + c.method + "' are not valid: " + problems.join("; ").toStdString());
+        return plugin->createMethod(settings);
+    };
+}
+
 int runSession(Session &session, bool json)
 {
+    session.setMethodFactory(pluginFactory());
     g_running = &session;
     std::signal(SIGINT, onInterrupt);
     session.start();
@@ -203,7 +253,7 @@ int runCalibrate(const std::vector<std::string> &argv)
     c.threads = a.integer("threads");
     if (c.samples < 1 || c.seqLen < 2 || c.train.epochs < 1)
         throw Error("--samples and --epochs must be at least 1 and --seqlen at least 2");
-    makeMethod(c); // rejects an unknown --method before any work
+    pluginFactory()(c); // rejects an unknown --method or bad settings before any work
     ConsoleListener listener;
     Session session(c, &listener);
     return runSession(session, a.flag("json"));

@@ -386,7 +386,9 @@ void Session::work()
         }
         recorder = std::make_unique<RunRecorder>(m_config, header, m_listener, m_resuming, resumeStep);
 
-        auto method = makeMethod(m_config);
+        auto method = m_factory ? m_factory(m_config) : makeMethod(m_config);
+        if (!method)
+            throw Error("no calibration method '" + m_config.method + "'");
         // Evaluating a finished run replays the method from its checkpoint without training and
         // without touching the recorded series.
         CalibrationContext ctx(*model.transformer, samples, map, m_evalOnly ? nullptr : recorder.get(), &m_stop);

@@ -79,6 +79,11 @@ public:
     static std::unique_ptr<Session> evaluateRun(const std::string &runPath, const std::string &evalPath, int seqLen,
                                                 int64_t maxTokens, SessionListener *listener = nullptr);
 
+    // Where the method comes from: by default the built-in factories (makeMethod); the CLI and the
+    // GUI pass one that asks the method plugins, so a researcher's own plugin runs the same way.
+    using MethodFactory = std::function<std::unique_ptr<CalibrationMethod>(const SessionConfig &)>;
+    void setMethodFactory(MethodFactory factory) { m_factory = std::move(factory); }
+
     void start();
     void pause();
     void resume();
@@ -98,6 +103,7 @@ private:
     SessionResult m_result;
     bool m_resuming = false;
     bool m_evalOnly = false;
+    MethodFactory m_factory;
 };
 
 // Builds the calibration method a config names. Throws mq::Error for an unknown name.
