@@ -108,6 +108,7 @@ Session::MethodFactory pluginFactory()
             else if (k == "lwc-min-lr") settings[spec.key] = c.train.lwcMinLr;
             else if (k == "lrl-lr") settings[spec.key] = c.train.lrlLr;
             else if (k == "lrl-min-lr") settings[spec.key] = c.train.lrlMinLr;
+            else if (k == "checkpoint-layers") settings[spec.key] = c.train.checkpointLayers;
         }
         const QStringList problems = plugin->validateSettings(settings);
         if (!problems.isEmpty())
@@ -181,6 +182,7 @@ int runCalibrate(const std::vector<std::string> &argv)
         {"no-lwc", "", "train without LWC", ""},
         {"no-lrl", "", "train without learned activation ranges (default for blockwise: use --lrl)", ""},
         {"lrl", "", "blockwise: also learn activation ranges", ""},
+        {"checkpoint-layers", "", "mobilequant: recompute layers in the backward pass to save memory", ""},
         {"snapshot-every", "N", "steps between range/scale snapshots in the run file", std::to_string(d.snapshotEvery)},
         {"checkpoint-every", "N", "steps between checkpoints of the learned parameters", std::to_string(d.checkpointEvery)},
         {"watch", "SITES", "comma-separated sites whose histograms are recorded, e.g. layers.0.mlp.down.in", ""},
@@ -242,6 +244,7 @@ int runCalibrate(const std::vector<std::string> &argv)
     c.train.let = !a.flag("no-let");
     c.train.lwc = !a.flag("no-lwc");
     c.train.lrl = c.method == "blockwise" ? a.flag("lrl") : !a.flag("no-lrl");
+    c.train.checkpointLayers = a.flag("checkpoint-layers");
     c.snapshotEvery = a.integer("snapshot-every");
     c.checkpointEvery = a.integer("checkpoint-every");
     c.watchSites = splitComma(a.str("watch"));

@@ -1,5 +1,6 @@
 #include "core/calib/calibration_context.h"
 
+#include "core/calib/layer_checkpoint.h"
 #include "core/quant/act_stats.h"
 #include "core/util/error.h"
 
@@ -472,7 +473,7 @@ public:
             StepEvent e;
             e.learningRates = setLearningRates(*opt, groups, it, total);
             at::Tensor input = ctx.samples().narrow(0, i, 1);
-            at::Tensor loss = (sim->hiddenStates(model, base, input) - targets.narrow(0, i, 1)).pow(2).mean();
+            at::Tensor loss = (hidden(*sim, model, base, input) - targets.narrow(0, i, 1)).pow(2).mean();
             e.loss = loss.item<double>();
             if (!std::isfinite(e.loss))
                 nonFiniteLoss(ctx, *sim, base, input, step, lastGood);
@@ -495,7 +496,29 @@ public:
     }
 
 private:
+    at::Tensor hidden(QuantSim &sim, const Transformer &model, const ModelWeights &base, const at::Tensor &input)
+    {
+        if (!m_s.checkpointLayers)
+            return sim.hiddenStates(model, base, input);
+        at::Tensor x = model.embed(input);
+        std::vector<std::function<at::Tensor(const at::Tensor &)>> layers;
+        layers.reserve(size_t(model.config().numLayers));
+        for (int l = 0; l < model.config().numLayers; ++l) {
+            layers.emplace_back([&sim, &model, &base, l](const at::Tensor &in) {
+                return sim.layerForward(model, l, base.layers[size_t(l)], in);
+            });
+            std::vector<at::Tensor> params = sim.letParameters(l);
+            for (const auto &group : {sim.lwcParameters(l), sim.lrlParameters(l)})
+                params.insert(params.end(), group.begin(), group.end());
+            x = checkpointedLayer(layers.back(), x, params);
+        }
+        // The closures must outlive backward(): keep them with the method until the next step.
+        m_layerFns = std::move(layers);
+        return x;
+    }
+
     TrainSettings m_s;
+    std::vector<std::function<at::Tensor(const at::Tensor &)>> m_layerFns;
 };
 
 } // namespace

@@ -17,6 +17,9 @@ struct TrainSettings
     double lwcLr = 1e-2, lwcMinLr = 1e-3;
     double lrlLr = 1e-6, lrlMinLr = 1e-7;
     double alpha = 0.5; // SmoothQuant pre-smoothing
+    // End-to-end only: recompute each decoder layer in the backward pass instead of keeping its
+    // activations (trades ~1 extra forward per step for memory that no longer grows with depth).
+    bool checkpointLayers = false;
 };
 
 // The four built-in methods (ids "rtn", "smoothquant", "blockwise", "mobilequant"). Each runs on

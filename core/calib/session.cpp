@@ -33,7 +33,7 @@ std::string SessionConfig::toJson() const
         {"seqlen", seqLen}, {"seed", seed}, {"epochs", train.epochs}, {"let", train.let}, {"lwc", train.lwc},
         {"lrl", train.lrl}, {"let_lr", train.letLr}, {"let_min_lr", train.letMinLr}, {"lwc_lr", train.lwcLr},
         {"lwc_min_lr", train.lwcMinLr}, {"lrl_lr", train.lrlLr}, {"lrl_min_lr", train.lrlMinLr},
-        {"alpha", train.alpha}, {"snapshot_every", snapshotEvery}, {"checkpoint_every", checkpointEvery},
+        {"alpha", train.alpha}, {"checkpoint_layers", train.checkpointLayers}, {"snapshot_every", snapshotEvery}, {"checkpoint_every", checkpointEvery},
         {"threads", threads}, {"watch", watchSites}, {"histogram_bins", histogramBins}, {"run", runPath},
         {"eval", evalPath}, {"eval_seqlen", evalSeqLen}, {"eval_max_tokens", evalMaxTokens}, {"save", saveDir}};
     return j.dump(2);
@@ -68,6 +68,7 @@ SessionConfig SessionConfig::fromJson(const std::string &text, const std::string
         get("lrl_lr", c.train.lrlLr);
         get("lrl_min_lr", c.train.lrlMinLr);
         get("alpha", c.train.alpha);
+        get("checkpoint_layers", c.train.checkpointLayers);
         get("snapshot_every", c.snapshotEvery);
         get("checkpoint_every", c.checkpointEvery);
         get("threads", c.threads);

@@ -18,7 +18,19 @@ public:
     QString id() const override { return QStringLiteral("mobilequant"); }
     QString name() const override { return QStringLiteral("MobileQuant (end-to-end)"); }
 
-    QList<SettingSpec> settingSpecs() const override { return trainSettingSpecs(TrainSettings {}); }
+    QList<SettingSpec> settingSpecs() const override
+    {
+        QList<SettingSpec> specs = trainSettingSpecs(TrainSettings {});
+        SettingSpec checkpoint;
+        checkpoint.key = QStringLiteral("checkpoint-layers");
+        checkpoint.label = QStringLiteral("Checkpoint layers");
+        checkpoint.type = SettingType::Bool;
+        checkpoint.defaultValue = false;
+        checkpoint.help = QStringLiteral("Recompute each decoder layer in the backward pass instead of keeping its "
+                                         "activations, so long sequences fit in memory (one extra forward per step).");
+        specs << checkpoint;
+        return specs;
+    }
 
     QStringList validateSettings(const QVariantMap &settings) const override
     {

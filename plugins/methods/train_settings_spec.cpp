@@ -187,6 +187,8 @@ TrainSettings trainSettingsFrom(const QList<SettingSpec> &specs, const QVariantM
     t.lrlLr = number("lrl-lr");
     t.lrlMinLr = number("lrl-min-lr");
     t.alpha = number("alpha");
+    if (s.contains(QStringLiteral("checkpoint-layers")))
+        t.checkpointLayers = flag("checkpoint-layers");
     return t;
 }
 

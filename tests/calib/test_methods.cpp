@@ -206,6 +206,23 @@ TEST(Methods, NonFiniteLossNamesWhereItStartedAndKeepsTheLastGoodParameters)
     EXPECT_TRUE(rec.losses.empty());
 }
 
+TEST(Methods, CheckpointedLayersGiveTheSameTraining)
+{
+    Stories st = stories(2, 32);
+    Recorder plain, checkpointed;
+    auto a = runToEnd(st, nullptr, plain, 3);
+    Transformer t(st.config, st.weights);
+    CalibrationContext ctx(t, st.samples, PrecisionMap(WeightPreset::W4A8), &checkpointed, nullptr);
+    TrainSettings s = quick(3);
+    s.checkpointLayers = true;
+    makeEndToEndMethod(s)->run(ctx);
+    ASSERT_EQ(checkpointed.losses.size(), plain.losses.size());
+    for (size_t i = 0; i < plain.losses.size(); ++i)
+        EXPECT_NEAR(checkpointed.losses[i], plain.losses[i], 1e-6 * plain.losses[i]) << "step " << i + 1;
+    for (auto &[k, v] : a)
+        EXPECT_LT((v - ctx.sim()->stateDict().at(k)).abs().max().item<double>(), 1e-5) << k;
+}
+
 TEST(Methods, CosineScheduleMatchesTheFormula)
 {
     EXPECT_DOUBLE_EQ(cosineLr(1e-3, 1e-4, 0, 100), 1e-3);
