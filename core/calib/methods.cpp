@@ -9,6 +9,7 @@
 #include <torch/optim/adamw.h>
 
 #include <chrono>
+#include <functional>
 #include <set>
 #include <cmath>
 
@@ -351,6 +352,83 @@ private:
     double m_alpha;
 };
 
+// What the two trained methods share: the SmoothQuant start, the simulation (restored when
+// resuming), and one optimiser step with its reporting, snapshots, checkpoints and NaN check.
+class Training
+{
+public:
+    Training(CalibrationContext &ctx, const TrainSettings &s, int64_t totalSteps)
+        : m_ctx(ctx)
+        , m_s(s)
+        , m_total(totalSteps)
+    {
+        auto [base, ranges] = smoothedStart(ctx, s.alpha);
+        base_ = std::move(base);
+        sim = std::make_unique<QuantSim>(ctx.config(), ctx.precisionMap(), ranges, QuantSimOptions{s.let, s.lwc, s.lrl});
+        if (!ctx.resumeState.empty())
+            sim->loadStateDict(ctx.resumeState);
+        ctx.workingWeights = &base_;
+        ctx.maybeSnapshot(*sim, ctx.resumeStep, true);
+        ctx.maybeCheckpoint(*sim, ctx.resumeStep, true);
+        m_start = std::chrono::steady_clock::now();
+    }
+
+    const ModelWeights &base() const { return base_; }
+
+    // A fresh AdamW over one layer's parameters (or all, layer = -1), one group per kind.
+    void newOptimizer(int layer)
+    {
+        m_groups = Groups{};
+        m_opt = makeOptimizer(*sim, m_s, layer, m_groups);
+    }
+
+    // Step `step` of the run (1-based), iteration `it` of `maxIt` in the current schedule.
+    void step(int64_t step, int64_t it, int64_t maxIt, int layer, const at::Tensor &input,
+              const std::function<at::Tensor()> &computeLoss)
+    {
+        m_ctx.checkStop();
+        auto lastGood = sim->stateDict();
+        StepEvent e;
+        e.learningRates = setLearningRates(*m_opt, m_groups, it, maxIt);
+        at::Tensor loss = computeLoss();
+        e.loss = loss.item<double>();
+        if (!std::isfinite(e.loss))
+            nonFiniteLoss(m_ctx, *sim, base_, input, step, lastGood);
+        m_opt->zero_grad();
+        loss.backward();
+        m_opt->step();
+        ++m_done;
+        e.step = step;
+        e.total = m_total;
+        e.layer = layer;
+        e.seconds = secondsSince(m_start);
+        e.etaSeconds = e.seconds / double(m_done) * double(m_total - step);
+        m_ctx.reportStep(e);
+        m_ctx.maybeSnapshot(*sim, step);
+        m_ctx.maybeCheckpoint(*sim, step);
+    }
+
+    void finish()
+    {
+        m_ctx.maybeSnapshot(*sim, m_total, true);
+        m_ctx.maybeCheckpoint(*sim, m_total, true);
+        m_ctx.workingWeights = nullptr;
+        m_ctx.setResult(std::move(base_), std::move(sim));
+    }
+
+    std::unique_ptr<QuantSim> sim;
+
+private:
+    CalibrationContext &m_ctx;
+    TrainSettings m_s;
+    int64_t m_total;
+    ModelWeights base_;
+    Groups m_groups;
+    std::unique_ptr<torch::optim::AdamW> m_opt;
+    std::chrono::steady_clock::time_point m_start;
+    int64_t m_done = 0;
+};
+
 // OmniQuant-style block-wise training (§5.3): layer by layer, MSE against the float layer's
 // output, the quantized input chain feeding the next layer.
 class BlockwiseMethod : public CalibrationMethod
@@ -363,70 +441,40 @@ public:
     std::string id() const override { return "blockwise"; }
     void run(CalibrationContext &ctx) override
     {
-        auto [base, ranges] = smoothedStart(ctx, m_s.alpha);
-        QuantSimOptions o{m_s.let, m_s.lwc, m_s.lrl};
-        auto sim = std::make_unique<QuantSim>(ctx.config(), ctx.precisionMap(), ranges, o);
-        if (!ctx.resumeState.empty())
-            sim->loadStateDict(ctx.resumeState);
-        ctx.workingWeights = &base;
-        ctx.maybeSnapshot(*sim, ctx.resumeStep, true);
-        ctx.maybeCheckpoint(*sim, ctx.resumeStep, true);
-        const Transformer &model = ctx.model();
         const int64_t n = ctx.samples().size(0), L = ctx.config().numLayers;
-        const int64_t perLayer = int64_t(m_s.epochs) * n, total = perLayer * L;
+        const int64_t perLayer = int64_t(m_s.epochs) * n;
+        Training t(ctx, m_s, perLayer * L);
+        const Transformer &model = ctx.model();
         at::Tensor fpIn, qIn;
         {
             c10::NoGradGuard noGrad;
             fpIn = model.embed(ctx.samples());
             qIn = fpIn.clone();
         }
-        const auto start = std::chrono::steady_clock::now();
-        int64_t done = 0;
         for (int l = 0; l < L; ++l) {
+            const LayerWeights &lw = t.base().layers[size_t(l)];
             at::Tensor fpOut;
             {
                 c10::NoGradGuard noGrad;
-                fpOut = model.layer(l, base.layers[size_t(l)], fpIn, 0, nullptr, nullptr);
+                fpOut = model.layer(l, lw, fpIn, 0, nullptr, nullptr);
             }
             const int64_t layerStart = int64_t(l) * perLayer;
             if (ctx.resumeStep < layerStart + perLayer) {
                 ctx.stage("training layer " + std::to_string(l) + " of " + std::to_string(L));
-                Groups groups;
-                auto opt = makeOptimizer(*sim, m_s, l, groups);
+                t.newOptimizer(l);
                 for (int64_t it = std::max<int64_t>(0, ctx.resumeStep - layerStart); it < perLayer; ++it) {
-                    ctx.checkStop();
-                    const int64_t step = layerStart + it + 1;
-                    auto lastGood = sim->stateDict();
-                    StepEvent e;
-                    e.learningRates = setLearningRates(*opt, groups, it, perLayer);
                     const int64_t i = it % n;
-                    at::Tensor out = sim->layerForward(model, l, base.layers[size_t(l)], qIn.narrow(0, i, 1));
-                    at::Tensor loss = (out - fpOut.narrow(0, i, 1)).pow(2).mean();
-                    e.loss = loss.item<double>();
-                    if (!std::isfinite(e.loss))
-                        nonFiniteLoss(ctx, *sim, base, ctx.samples().narrow(0, i, 1), step, lastGood);
-                    opt->zero_grad();
-                    loss.backward();
-                    opt->step();
-                    ++done;
-                    e.step = step;
-                    e.total = total;
-                    e.layer = l;
-                    e.seconds = secondsSince(start);
-                    e.etaSeconds = e.seconds / double(done) * double(total - step);
-                    ctx.reportStep(e);
-                    ctx.maybeSnapshot(*sim, step);
-                    ctx.maybeCheckpoint(*sim, step);
+                    t.step(layerStart + it + 1, it, perLayer, l, ctx.samples().narrow(0, i, 1), [&] {
+                        at::Tensor out = t.sim->layerForward(model, l, lw, qIn.narrow(0, i, 1));
+                        return (out - fpOut.narrow(0, i, 1)).pow(2).mean();
+                    });
                 }
             }
             c10::NoGradGuard noGrad;
-            qIn = sim->layerForward(model, l, base.layers[size_t(l)], qIn);
+            qIn = t.sim->layerForward(model, l, lw, qIn);
             fpIn = fpOut;
         }
-        ctx.maybeSnapshot(*sim, total, true);
-        ctx.maybeCheckpoint(*sim, total, true);
-        ctx.workingWeights = nullptr;
-        ctx.setResult(std::move(base), std::move(sim));
+        t.finish();
     }
 
 private:
@@ -445,16 +493,9 @@ public:
     std::string id() const override { return "mobilequant"; }
     void run(CalibrationContext &ctx) override
     {
-        auto [base, ranges] = smoothedStart(ctx, m_s.alpha);
-        QuantSimOptions o{m_s.let, m_s.lwc, m_s.lrl};
-        auto sim = std::make_unique<QuantSim>(ctx.config(), ctx.precisionMap(), ranges, o);
-        if (!ctx.resumeState.empty())
-            sim->loadStateDict(ctx.resumeState);
-        ctx.workingWeights = &base;
-        ctx.maybeSnapshot(*sim, ctx.resumeStep, true);
-        ctx.maybeCheckpoint(*sim, ctx.resumeStep, true);
-        const Transformer model(ctx.config(), base);
         const int64_t n = ctx.samples().size(0), total = int64_t(m_s.epochs) * n;
+        Training t(ctx, m_s, total);
+        const Transformer model(ctx.config(), t.base());
         ctx.stage("float targets");
         at::Tensor targets;
         {
@@ -462,37 +503,15 @@ public:
             targets = model.hiddenStates(ctx.samples());
         }
         ctx.stage("end-to-end training");
-        Groups groups;
-        auto opt = makeOptimizer(*sim, m_s, -1, groups);
-        const auto start = std::chrono::steady_clock::now();
-        int64_t done = 0;
+        t.newOptimizer(-1);
         for (int64_t it = ctx.resumeStep; it < total; ++it) {
-            ctx.checkStop();
-            const int64_t step = it + 1, i = it % n;
-            auto lastGood = sim->stateDict();
-            StepEvent e;
-            e.learningRates = setLearningRates(*opt, groups, it, total);
-            at::Tensor input = ctx.samples().narrow(0, i, 1);
-            at::Tensor loss = (hidden(*sim, model, base, input) - targets.narrow(0, i, 1)).pow(2).mean();
-            e.loss = loss.item<double>();
-            if (!std::isfinite(e.loss))
-                nonFiniteLoss(ctx, *sim, base, input, step, lastGood);
-            opt->zero_grad();
-            loss.backward();
-            opt->step();
-            ++done;
-            e.step = step;
-            e.total = total;
-            e.seconds = secondsSince(start);
-            e.etaSeconds = e.seconds / double(done) * double(total - step);
-            ctx.reportStep(e);
-            ctx.maybeSnapshot(*sim, step);
-            ctx.maybeCheckpoint(*sim, step);
+            const int64_t i = it % n;
+            const at::Tensor input = ctx.samples().narrow(0, i, 1);
+            t.step(it + 1, it, total, -1, input, [&] {
+                return (hidden(*t.sim, model, t.base(), input) - targets.narrow(0, i, 1)).pow(2).mean();
+            });
         }
-        ctx.maybeSnapshot(*sim, total, true);
-        ctx.maybeCheckpoint(*sim, total, true);
-        ctx.workingWeights = nullptr;
-        ctx.setResult(std::move(base), std::move(sim));
+        t.finish();
     }
 
 private:

@@ -1,6 +1,7 @@
 // `mq calibrate` / `mq runs show` end to end: a run file per method, Ctrl-C and SIGKILL
 // followed by --resume, and readable errors.
 #include "../model/test_support.h"
+#include "run_mq.h"
 
 #include <nlohmann/json.hpp>
 
@@ -18,29 +19,9 @@ using mq::test::sharedDir;
 
 namespace {
 
-struct Result
-{
-    int exitCode = -1;
-    std::string out, err;
-};
+using Result = mq::test::MqRun;
 
-Result run(const std::string &args)
-{
-    const fs::path errFile = fs::temp_directory_path() / ("mq-cal-err-" + std::to_string(::getpid()));
-    const std::string cmd = std::string(MQ_CLI) + " " + args + " 2>" + errFile.string();
-    Result r;
-    FILE *p = ::popen(cmd.c_str(), "r");
-    char buf[4096];
-    size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-        r.out.append(buf, n);
-    const int status = ::pclose(p);
-    r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    std::ifstream e(errFile);
-    r.err.assign(std::istreambuf_iterator<char>(e), {});
-    fs::remove(errFile);
-    return r;
-}
+Result run(const std::string &args) { return mq::test::runMq(args); }
 
 std::string model() { return (sharedDir() / "models" / "stories260K" / "stories260K.bin").string(); }
 

@@ -1,5 +1,6 @@
 // End-to-end runs of the `mq` command line on the real models in ../shared.
 #include "../model/test_support.h"
+#include "run_mq.h"
 
 #include <nlohmann/json.hpp>
 
@@ -12,33 +13,10 @@
 namespace fs = std::filesystem;
 using mq::test::freshDir;
 using mq::test::sharedDir;
+using mq::test::MqRun;
+using mq::test::runMq;
 
 namespace {
-
-struct MqRun
-{
-    int exitCode = -1;
-    std::string out; // stdout
-    std::string err; // stderr
-};
-
-MqRun runMq(const std::string &args)
-{
-    const fs::path errFile = fs::temp_directory_path() / ("mq-cli-err-" + std::to_string(::getpid()));
-    const std::string cmd = std::string(MQ_CLI) + " " + args + " 2>" + errFile.string();
-    MqRun r;
-    FILE *p = ::popen(cmd.c_str(), "r");
-    std::array<char, 4096> buf{};
-    size_t n = 0;
-    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
-        r.out.append(buf.data(), n);
-    const int status = ::pclose(p);
-    r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    std::ifstream e(errFile);
-    r.err.assign(std::istreambuf_iterator<char>(e), {});
-    fs::remove(errFile);
-    return r;
-}
 
 std::string stories() { return (sharedDir() / "models" / "stories260K" / "stories260K.bin").string(); }
 
