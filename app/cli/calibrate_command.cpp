@@ -177,7 +177,7 @@ int runCalibrate(const std::vector<std::string> &argv)
         {"lwc-min-lr", "LR", "", num(d.train.lwcMinLr)},
         {"lrl-lr", "LR", "activation-range learning rate", num(d.train.lrlLr)},
         {"lrl-min-lr", "LR", "", num(d.train.lrlMinLr)},
-        {"alpha", "A", "SmoothQuant alpha", num(d.train.alpha)},
+        {"alpha", "A", "SmoothQuant alpha; auto = 0.6 for StableLM, 0.5 otherwise (the reference's values)", "auto"},
         {"no-let", "", "train without LET", ""},
         {"no-lwc", "", "train without LWC", ""},
         {"no-lrl", "", "train without learned activation ranges (default for blockwise: use --lrl)", ""},
@@ -240,7 +240,7 @@ int runCalibrate(const std::vector<std::string> &argv)
     c.train.lwcMinLr = a.real("lwc-min-lr");
     c.train.lrlLr = a.real("lrl-lr");
     c.train.lrlMinLr = a.real("lrl-min-lr");
-    c.train.alpha = a.real("alpha");
+    c.train.alpha = a.str("alpha") == "auto" ? -1.0 : a.real("alpha");
     c.train.let = !a.flag("no-let");
     c.train.lwc = !a.flag("no-lwc");
     c.train.lrl = c.method == "blockwise" ? a.flag("lrl") : !a.flag("no-lrl");
@@ -256,7 +256,10 @@ int runCalibrate(const std::vector<std::string> &argv)
     c.threads = a.integer("threads");
     if (c.samples < 1 || c.seqLen < 2 || c.train.epochs < 1)
         throw Error("--samples and --epochs must be at least 1 and --seqlen at least 2");
-    pluginFactory()(c); // rejects an unknown --method or bad settings before any work
+    SessionConfig check = c; // rejects an unknown --method or bad settings before any work
+    if (check.train.alpha < 0)
+        check.train.alpha = 0.5;
+    pluginFactory()(check);
     ConsoleListener listener;
     Session session(c, &listener);
     return runSession(session, a.flag("json"));

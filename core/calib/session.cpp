@@ -355,6 +355,8 @@ void Session::work()
         lo.tokenizerPath = m_config.tokenizerPath;
         lo.requireTokenizer = true;
         Model model = loadModel(m_config.modelPath, lo);
+        if (m_config.train.alpha < 0) // "auto": the reference's per-model SmoothQuant alpha (§2.4)
+            m_config.train.alpha = model.config().arch == Arch::StableLm ? 0.6 : 0.5;
         PrecisionMap map = precisionMapOf(m_config);
         const std::vector<int> ids = model.tokenizer->encode(readFile(m_config.calibPath), true, false);
         at::Tensor samples = sampleWindows(ids, m_config.samples, m_config.seqLen, m_config.seed);

@@ -24,7 +24,7 @@ struct SessionConfig
     int samples = 16;
     int seqLen = 128;
     uint64_t seed = 1337;
-    TrainSettings train;
+    TrainSettings train; // train.alpha < 0 = per model: 0.6 for StableLM, 0.5 otherwise
     int snapshotEvery = 10;
     int checkpointEvery = 50;
     int threads = 0; // LibTorch intra-op threads; 0 = all cores

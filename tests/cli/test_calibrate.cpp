@@ -90,6 +90,7 @@ TEST(CliCalibrate, EveryMethodWritesARunFileAndEvaluates)
         auto s = nlohmann::json::parse(show.out);
         EXPECT_EQ(s["config"]["method"], method);
         EXPECT_EQ(s["config"]["bits"], "W4A8");
+        EXPECT_EQ(s["config"]["alpha"], 0.5) << "auto alpha of a llama model";
         const int expectedSteps = std::string(method) == "blockwise" ? 5 * 2 * 4 : std::string(method) == "mobilequant" ? 2 * 4 : 0;
         EXPECT_EQ(s["steps"], expectedSteps) << method;
         EXPECT_EQ(s["sites"], 100) << method;
