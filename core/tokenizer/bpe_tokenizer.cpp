@@ -1,4 +1,5 @@
 #include "core/tokenizer/bpe_tokenizer.h"
+#include "core/tokenizer/pair_merge.h"
 
 #include "core/tokenizer/loader_support.h"
 #include "core/util/error.h"
@@ -7,7 +8,6 @@
 
 #include <algorithm>
 #include <functional>
-#include <queue>
 
 namespace mq {
 
@@ -359,56 +359,12 @@ void BpeTokenizer::encodeWord(std::string_view bytes, std::vector<int> &ids) con
         at += length;
     }
 
-    const int n = static_cast<int>(symbols.size());
-    struct Candidate
-    {
-        int rank;
-        int left;
-        int right;
-        int leftId;
-        int rightId;
-        int merged;
-    };
-    auto worse = [](const Candidate &a, const Candidate &b) {
-        if (a.rank != b.rank)
-            return a.rank > b.rank;
-        return a.left > b.left;
-    };
-    std::priority_queue<Candidate, std::vector<Candidate>, decltype(worse)> heap(worse);
-    std::vector<int> next(n);
-    std::vector<int> prev(n);
-    std::vector<char> alive(n, 1);
-    for (int i = 0; i < n; ++i) {
-        next[i] = i + 1 < n ? i + 1 : -1;
-        prev[i] = i - 1;
-    }
-    auto consider = [&](int left, int right) {
-        if (left < 0 || right < 0)
-            return;
-        const auto merge = m_merges.find(pairKey(symbols[left], symbols[right]));
-        if (merge != m_merges.end())
-            heap.push({merge->second.rank, left, right, symbols[left], symbols[right],
-                       merge->second.merged});
-    };
-    for (int i = 0; i + 1 < n; ++i)
-        consider(i, i + 1);
-
-    while (!heap.empty()) {
-        const Candidate top = heap.top();
-        heap.pop();
-        if (!alive[top.left] || !alive[top.right] || next[top.left] != top.right ||
-            symbols[top.left] != top.leftId || symbols[top.right] != top.rightId)
-            continue;
-        symbols[top.left] = top.merged;
-        alive[top.right] = 0;
-        next[top.left] = next[top.right];
-        if (next[top.right] >= 0)
-            prev[next[top.right]] = top.left;
-        consider(prev[top.left], top.left);
-        consider(top.left, next[top.left]);
-    }
-    for (int i = 0; i >= 0 && i < n; i = next[i])
-        ids.push_back(symbols[i]);
+    mergeAdjacentPairs(symbols, [this](int left, int right) {
+        const auto merge = m_merges.find(pairKey(left, right));
+        // Lower rank merges first.
+        return merge == m_merges.end() ? PairMerge{} : PairMerge{merge->second.merged, -double(merge->second.rank)};
+    });
+    ids.insert(ids.end(), symbols.begin(), symbols.end());
 }
 
 std::vector<int> BpeTokenizer::encode(std::string_view text, bool addBos, bool addEos) const
@@ -482,13 +438,7 @@ std::string BpeTokenizer::decodePiece(int previous, int id) const
 
 std::string BpeTokenizer::decode(const std::vector<int> &ids) const
 {
-    std::string text;
-    int previous = -1;
-    for (const int id : ids) {
-        text += decodePiece(previous, id);
-        previous = id;
-    }
-    return text;
+    return decodeByPieces(*this, ids);
 }
 
 } // namespace mq

@@ -1,11 +1,11 @@
 #include "core/tokenizer/llama2c_tokenizer.h"
+#include "core/tokenizer/pair_merge.h"
 
 #include "core/tokenizer/loader_support.h"
 #include "core/util/error.h"
 
 #include <cstdint>
 #include <cstring>
-#include <queue>
 
 namespace mq {
 
@@ -163,73 +163,18 @@ std::vector<int> Llama2cTokenizer::encode(std::string_view text, bool addBos, bo
 }
 
 // run.c merges, again and again, the adjacent pair whose concatenation is in the vocabulary with
-// the highest score (the leftmost pair among equal scores) and rescans everything after each
-// merge: O(n^2). A heap over the pairs with stale entries skipped picks the same pair at every
-// step in O(n log n): a live pair's left symbol keeps its place in the text, so "leftmost" is
-// "smallest original index".
+// the highest score, the leftmost among equal scores (pair_merge.h does the same in O(n log n)).
 void Llama2cTokenizer::mergePairs(std::vector<int> &tokens) const
 {
-    const int n = static_cast<int>(tokens.size());
-    if (n < 2)
-        return;
-
-    struct Candidate
-    {
-        float score;
-        int left;
-        int right;
-        int leftId;
-        int rightId;
-        int merged;
-    };
-    auto worse = [](const Candidate &a, const Candidate &b) {
-        if (a.score != b.score)
-            return a.score < b.score;
-        return a.left > b.left;
-    };
-    std::priority_queue<Candidate, std::vector<Candidate>, decltype(worse)> heap(worse);
-
-    std::vector<int> next(n);
-    std::vector<int> prev(n);
-    std::vector<char> alive(n, 1);
-    for (int i = 0; i < n; ++i) {
-        next[i] = i + 1 < n ? i + 1 : -1;
-        prev[i] = i - 1;
-    }
-
     std::string joined;
-    auto consider = [&](int left, int right) {
-        if (left < 0 || right < 0)
-            return;
-        joined = m_pieces[tokens[left]];
-        joined += m_pieces[tokens[right]];
+    mergeAdjacentPairs(tokens, [&](int left, int right) {
+        joined = m_pieces[left];
+        joined += m_pieces[right];
         const int merged = lookup(joined);
         if (merged < 0 || !(m_scores[merged] > kNoMergeScore))
-            return;
-        heap.push({m_scores[merged], left, right, tokens[left], tokens[right], merged});
-    };
-    for (int i = 0; i + 1 < n; ++i)
-        consider(i, i + 1);
-
-    while (!heap.empty()) {
-        const Candidate top = heap.top();
-        heap.pop();
-        if (!alive[top.left] || !alive[top.right] || next[top.left] != top.right ||
-            tokens[top.left] != top.leftId || tokens[top.right] != top.rightId)
-            continue;
-        tokens[top.left] = top.merged;
-        alive[top.right] = 0;
-        next[top.left] = next[top.right];
-        if (next[top.right] >= 0)
-            prev[next[top.right]] = top.left;
-        consider(prev[top.left], top.left);
-        consider(top.left, next[top.left]);
-    }
-
-    int out = 0;
-    for (int i = 0; i >= 0; i = next[i])
-        tokens[out++] = tokens[i];
-    tokens.resize(out);
+            return PairMerge{};
+        return PairMerge{merged, double(m_scores[merged])};
+    });
 }
 
 std::string Llama2cTokenizer::decodePiece(int previous, int id) const
@@ -250,13 +195,7 @@ std::string Llama2cTokenizer::decodePiece(int previous, int id) const
 
 std::string Llama2cTokenizer::decode(const std::vector<int> &ids) const
 {
-    std::string text;
-    int previous = -1;
-    for (const int id : ids) {
-        text += decodePiece(previous, id);
-        previous = id;
-    }
-    return text;
+    return decodeByPieces(*this, ids);
 }
 
 } // namespace mq

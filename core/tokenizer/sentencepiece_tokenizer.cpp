@@ -1,4 +1,5 @@
 #include "core/tokenizer/sentencepiece_tokenizer.h"
+#include "core/tokenizer/pair_merge.h"
 
 #include "core/tokenizer/loader_support.h"
 #include "core/util/error.h"
@@ -696,13 +697,7 @@ std::string SentencePieceTokenizer::decodePiece(int previous, int id) const
 
 std::string SentencePieceTokenizer::decode(const std::vector<int> &ids) const
 {
-    std::string text;
-    int previous = -1;
-    for (const int id : ids) {
-        text += decodePiece(previous, id);
-        previous = id;
-    }
-    return text;
+    return decodeByPieces(*this, ids);
 }
 
 } // namespace mq
