@@ -35,7 +35,13 @@ extern "C" void onInterrupt(int)
 class ConsoleListener : public SessionListener
 {
 public:
-    void stage(const std::string &) override {}
+    void stage(const std::string &what) override
+    {
+        if (m_bar)
+            m_bar->finish();
+        m_bar.reset();
+        std::fprintf(stderr, "%s\n", what.c_str());
+    }
     void step(const StepEvent &e) override
     {
         if (!m_bar || m_total != e.total) {

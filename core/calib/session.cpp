@@ -159,7 +159,6 @@ public:
 
     void stage(const std::string &d) override
     {
-        std::fprintf(stderr, "%s\n", d.c_str());
         if (m_listener)
             m_listener->stage(d);
     }
@@ -361,11 +360,13 @@ void Session::work()
         const std::vector<int> ids = model.tokenizer->encode(readFile(m_config.calibPath), true, false);
         at::Tensor samples = sampleWindows(ids, m_config.samples, m_config.seqLen, m_config.seed);
 
+        // Hashing reads every weight byte: once per run.
+        const std::string modelHash = checkpointHash(m_config.modelPath);
         std::map<std::string, at::Tensor> resumeState;
         int64_t resumeStep = 0;
         if (m_resuming) {
             RunReader reader = RunReader::open(m_config.runPath);
-            if (reader.header().model.contentHash != checkpointHash(m_config.modelPath))
+            if (reader.header().model.contentHash != modelHash)
                 throw Error(m_config.runPath + ": the model at " + m_config.modelPath
                             + " is not the one this run calibrated (its content hash differs)");
             Checkpoint cp = reader.checkpoint("learned");
@@ -381,7 +382,7 @@ void Session::work()
         RunHeader header;
         header.configJson = m_config.toJson();
         header.precisionMapJson = map.toJson();
-        header.model = {m_config.modelPath, checkpointHash(m_config.modelPath), archName(model.config().arch)};
+        header.model = {m_config.modelPath, modelHash, archName(model.config().arch)};
         if (m_config.method == "mobilequant" || m_config.method == "e2e" || m_config.method == "blockwise") {
             if (m_config.train.let) header.lrGroups.push_back("let");
             if (m_config.train.lwc) header.lrGroups.push_back("lwc");
@@ -411,7 +412,8 @@ void Session::work()
         result.finalLoss = recorder->lastLoss();
 
         if (!m_config.saveDir.empty()) {
-            recorder->stage("saving the folded model to " + m_config.saveDir);
+            if (m_listener)
+                m_listener->stage("saving the folded model to " + m_config.saveDir);
             writeHuggingFace(m_config.saveDir, model.config(), folded);
             writeRanges((fs::path(m_config.saveDir) / "act_ranges.json").string(), ranges);
             map.save((fs::path(m_config.saveDir) / "precision_map.json").string());
@@ -420,7 +422,8 @@ void Session::work()
                               fs::copy_options::overwrite_existing);
         }
         if (!m_config.evalPath.empty()) {
-            recorder->stage("evaluating on " + m_config.evalPath);
+            if (m_listener)
+                m_listener->stage("evaluating on " + m_config.evalPath);
             const std::vector<int> evalIds = model.tokenizer->encode(readFile(m_config.evalPath), true, false);
             PerplexityOptions po;
             po.seqLen = m_config.evalSeqLen;
