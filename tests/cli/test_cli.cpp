@@ -145,7 +145,7 @@ TEST(Cli, ErrorsAreWordsAndExitCodes)
 
 TEST(Cli, EveryCommandHasHelp)
 {
-    for (const char *cmd : {"info", "generate", "logits", "eval", "convert"}) {
+    for (const char *cmd : {"info", "generate", "logits", "eval", "convert", "calibrate", "runs"}) {
         MqRun r = runMq(std::string(cmd) + " --help");
         EXPECT_EQ(r.exitCode, 0) << cmd;
         EXPECT_NE(r.out.find("usage: mq " + std::string(cmd)), std::string::npos) << cmd << ": " << r.out;
