@@ -21,18 +21,25 @@ FixedMultiplier decomposeMultiplier(double realMultiplier);
 // The real value a FixedMultiplier stands for (for tests and diagnostics).
 double fixedMultiplierValue(FixedMultiplier m);
 
-// round(a * b / 2^31), ties away from zero, saturating the single overflow case
-// a == b == INT32_MIN to INT32_MAX (gemmlowp's SaturatingRoundingDoublingHighMul).
+// gemmlowp's SaturatingRoundingDoublingHighMul: round(a * b / 2^31), the single overflow case
+// a == b == INT32_MIN saturating to INT32_MAX. Its published definition (a nudge of +-2^30, then
+// division truncating toward zero) sends exact halves toward +infinity (-1.5 -> -1, 1.5 -> 2),
+// as ARM's VQRDMULH does; halves are possible only when a * b = 2^30 mod 2^31.
 int32_t saturatingRoundingDoublingHighMul(int32_t a, int32_t b);
 
-// round(x / 2^exponent), ties away from zero, exponent in [0, 31] (gemmlowp's RoundingDivideByPOT).
+// gemmlowp's RoundingDivideByPOT: round(x / 2^exponent), halves away from zero, exponent in [0, 31].
 int32_t roundingDivideByPOT(int32_t x, int exponent);
 
-// x * M with the two gemmlowp roundings: SRDHM, then a rounding right shift. A left shift for
-// M >= 1 is applied first and saturates to int32.
+// x * M rounded once, halves away from zero, computed exactly in 64 bits and saturated to int32.
+// This is the runtime's definition: it equals round(x * M_fixed) for the represented M_fixed.
 int32_t multiplyByFixedMultiplier(int32_t x, FixedMultiplier m);
 
-// clamp(x * M + zeroPoint, qmin, qmax); the addition cannot overflow.
+// x * M the gemmlowp / TFLite way: left shift (saturating), SRDHM, then roundingDivideByPOT. The
+// two roundings differ from multiplyByFixedMultiplier by one step in a fraction of cases (when
+// x * M is within 2^-(rightShift+1) of a half); kept for kernels built on VQRDMULH + VRSHL.
+int32_t multiplyByFixedMultiplierGemmlowp(int32_t x, FixedMultiplier m);
+
+// clamp(multiplyByFixedMultiplier(acc, M) + zeroPoint, qmin, qmax); the sum cannot overflow.
 int32_t requantize(int32_t acc, int32_t multiplier, int rightShift, int32_t zeroPoint, int32_t qmin, int32_t qmax);
 int32_t requantize(int32_t acc, FixedMultiplier m, int32_t zeroPoint, int32_t qmin, int32_t qmax);
 

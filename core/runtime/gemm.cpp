@@ -19,8 +19,8 @@ void checkShape(const GemmShape &shape)
 void checkPerChannel(size_t count, int out, const char *what)
 {
     if (count != 1 && count != static_cast<size_t>(out))
-        throw std::invalid_argument(std::string(what) + " needs 1 or " + std::to_string(out) + " values, got "
-                                    + std::to_string(count));
+        throw std::invalid_argument(
+            std::string(what) + " needs 1 or " + std::to_string(out) + " values, got " + std::to_string(count));
 }
 
 int32_t saturateToInt32(int64_t v)
@@ -32,7 +32,7 @@ int32_t saturateToInt32(int64_t v)
 // One loop for every operand format: weightAt(o, k) yields W[o][k] as an int32.
 template <typename Act, typename WeightAt>
 void referenceGemm(const GemmShape &shape, const Act *a, int32_t aZeroPoint, WeightAt weightAt,
-                   const std::vector<int32_t> &wZeroPoints, const int32_t *bias, int32_t *acc)
+    const std::vector<int32_t> &wZeroPoints, const int32_t *bias, int32_t *acc)
 {
     checkShape(shape);
     checkPerChannel(wZeroPoints.size(), shape.out, "weight zero points");
@@ -69,7 +69,7 @@ void requantizeMatrix(const GemmShape &shape, const int32_t *acc, const OutputQu
 } // namespace
 
 void gemmU8S8(const GemmShape &shape, const uint8_t *a, int32_t aZeroPoint, const int8_t *w,
-              const std::vector<int32_t> &wZeroPoints, const int32_t *bias, int32_t *acc)
+    const std::vector<int32_t> &wZeroPoints, const int32_t *bias, int32_t *acc)
 {
     const size_t in = static_cast<size_t>(shape.in);
     referenceGemm(
@@ -77,7 +77,7 @@ void gemmU8S8(const GemmShape &shape, const uint8_t *a, int32_t aZeroPoint, cons
 }
 
 void gemmS16S8(const GemmShape &shape, const int16_t *a, int32_t aZeroPoint, const int8_t *w,
-               const std::vector<int32_t> &wZeroPoints, const int32_t *bias, int32_t *acc)
+    const std::vector<int32_t> &wZeroPoints, const int32_t *bias, int32_t *acc)
 {
     const size_t in = static_cast<size_t>(shape.in);
     referenceGemm(
@@ -85,12 +85,11 @@ void gemmS16S8(const GemmShape &shape, const int16_t *a, int32_t aZeroPoint, con
 }
 
 void gemmU8S4(const GemmShape &shape, const uint8_t *a, int32_t aZeroPoint, const uint8_t *packedW,
-              const std::vector<int32_t> &wZeroPoints, const int32_t *bias, int32_t *acc)
+    const std::vector<int32_t> &wZeroPoints, const int32_t *bias, int32_t *acc)
 {
     const size_t rowBytes = int4RowBytes(shape.in);
     referenceGemm(
-        shape, a, aZeroPoint, [&](int o, int k) { return int4At(packedW + o * rowBytes, k); }, wZeroPoints, bias,
-        acc);
+        shape, a, aZeroPoint, [&](int o, int k) { return int4At(packedW + o * rowBytes, k); }, wZeroPoints, bias, acc);
 }
 
 std::vector<uint8_t> packInt4Rows(const int8_t *w, int out, int in)
@@ -120,7 +119,7 @@ std::vector<int8_t> unpackInt4Rows(const uint8_t *packed, int out, int in)
 }
 
 OutputQuant makeOutputQuant(double actScale, const std::vector<double> &weightScales, double outScale,
-                            int32_t outZeroPoint, int32_t qmin, int32_t qmax)
+    int32_t outZeroPoint, int32_t qmin, int32_t qmax)
 {
     if (weightScales.empty())
         throw std::invalid_argument("no weight scales");
@@ -133,8 +132,8 @@ OutputQuant makeOutputQuant(double actScale, const std::vector<double> &weightSc
     return quant;
 }
 
-std::vector<int32_t> quantizeBias(const std::vector<double> &bias, double actScale,
-                                  const std::vector<double> &weightScales)
+std::vector<int32_t> quantizeBias(
+    const std::vector<double> &bias, double actScale, const std::vector<double> &weightScales)
 {
     checkPerChannel(weightScales.size(), static_cast<int>(bias.size()), "weight scales");
     std::vector<int32_t> q(bias.size());
@@ -142,7 +141,7 @@ std::vector<int32_t> quantizeBias(const std::vector<double> &bias, double actSca
         const double scaled = bias[o] / (actScale * weightScales[weightScales.size() == 1 ? 0 : o]);
         // std::round rounds halves away from zero; clamp in double before converting.
         const double clamped = std::clamp(std::round(scaled), double(std::numeric_limits<int32_t>::min()),
-                                          double(std::numeric_limits<int32_t>::max()));
+            double(std::numeric_limits<int32_t>::max()));
         q[o] = static_cast<int32_t>(clamped);
     }
     return q;

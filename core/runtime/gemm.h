@@ -29,20 +29,23 @@ struct GemmShape
 
 // u8 asymmetric activations x s8 weights.
 void gemmU8S8(const GemmShape &shape, const uint8_t *a, int32_t aZeroPoint, const int8_t *w,
-              const std::vector<int32_t> &wZeroPoints, const int32_t *bias, int32_t *acc);
+    const std::vector<int32_t> &wZeroPoints, const int32_t *bias, int32_t *acc);
 
 // int16 activations (zero point usually 0) x s8 weights.
 void gemmS16S8(const GemmShape &shape, const int16_t *a, int32_t aZeroPoint, const int8_t *w,
-               const std::vector<int32_t> &wZeroPoints, const int32_t *bias, int32_t *acc);
+    const std::vector<int32_t> &wZeroPoints, const int32_t *bias, int32_t *acc);
 
 // u8 activations x s4 weights packed by packInt4Rows (zero points in [-8, 7] for symmetric use).
 void gemmU8S4(const GemmShape &shape, const uint8_t *a, int32_t aZeroPoint, const uint8_t *packedW,
-              const std::vector<int32_t> &wZeroPoints, const int32_t *bias, int32_t *acc);
+    const std::vector<int32_t> &wZeroPoints, const int32_t *bias, int32_t *acc);
 
 // Int4 storage: each weight row is packed on its own into int4RowBytes(in) bytes, element 2j in
 // the low nibble and 2j+1 in the high nibble of byte j, as 4-bit two's complement; an odd row
 // ends with a zero high nibble. Rows therefore start byte-aligned.
-inline size_t int4RowBytes(int in) { return static_cast<size_t>(in + 1) / 2; }
+inline size_t int4RowBytes(int in)
+{
+    return static_cast<size_t>(in + 1) / 2;
+}
 // Throws std::invalid_argument for a value outside [-8, 7].
 std::vector<uint8_t> packInt4Rows(const int8_t *w, int out, int in);
 std::vector<int8_t> unpackInt4Rows(const uint8_t *packed, int out, int in);
@@ -65,11 +68,11 @@ struct OutputQuant
 
 // Builds OutputQuant from float scales (weightScales: one, or one per output channel).
 OutputQuant makeOutputQuant(double actScale, const std::vector<double> &weightScales, double outScale,
-                            int32_t outZeroPoint, int32_t qmin, int32_t qmax);
+    int32_t outZeroPoint, int32_t qmin, int32_t qmax);
 
 // round(bias / (s_A * s_W[o])), ties away from zero, saturated to int32 (TFLite's bias convention).
-std::vector<int32_t> quantizeBias(const std::vector<double> &bias, double actScale,
-                                  const std::vector<double> &weightScales);
+std::vector<int32_t> quantizeBias(
+    const std::vector<double> &bias, double actScale, const std::vector<double> &weightScales);
 
 // Requantizes a [rows, out] accumulator matrix. qmin/qmax must lie in the output type's range.
 void requantizeToU8(const GemmShape &shape, const int32_t *acc, const OutputQuant &quant, uint8_t *dst);
