@@ -15,6 +15,7 @@ int runEval(const std::vector<std::string> &args);
 int runConvert(const std::vector<std::string> &args);
 int runCalibrate(const std::vector<std::string> &args);
 int runRuns(const std::vector<std::string> &args);
+int runSynth(const std::vector<std::string> &args);
 
 // Sets LibTorch's intra-op threads (the Debian build starts with one): `threads` 0 = all cores.
 void configureThreads(int threads);

@@ -26,6 +26,7 @@ const char *kUsage =
     "  convert   llama2.c .bin -> Hugging Face safetensors directory\n"
     "  calibrate quantize a model (MobileQuant, block-wise, SmoothQuant, RTN) into an HDF5 run file\n"
     "  runs      runs show RUN.h5: summarise a run file\n"
+    "  synth     write a RANDOM-weight checkpoint in a real model's shapes (for benchmarks)\n"
     "\n"
     "MODEL is a llama2.c .bin file or a Hugging Face directory (config.json + model.safetensors).\n";
 
@@ -46,7 +47,8 @@ int main(int argc, char **argv)
     const std::map<std::string, int (*)(const std::vector<std::string> &)> commands = {
         {"info", mq::cli::runInfo},   {"generate", mq::cli::runGenerate}, {"logits", mq::cli::runLogits},
         {"eval", mq::cli::runEval},   {"convert", mq::cli::runConvert},
-        {"calibrate", mq::cli::runCalibrate}, {"runs", mq::cli::runRuns}};
+        {"calibrate", mq::cli::runCalibrate}, {"runs", mq::cli::runRuns},
+        {"synth", mq::cli::runSynth}};
     auto it = commands.find(args[0]);
     if (it == commands.end()) {
         std::fprintf(stderr, "mq: unknown command '%s'\n\n%s", args[0].c_str(), kUsage);

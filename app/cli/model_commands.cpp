@@ -80,12 +80,14 @@ int runInfo(const std::vector<std::string> &argv)
             {"norm_eps", c.normEps}, {"activation", activationName(c.act)}, {"rope_theta", c.ropeTheta},
             {"rotary_dim", c.rotaryDim()}, {"tied_embeddings", c.tiedEmbeddings}, {"qkv_bias", c.qkvBias},
             {"tokenizer", m.tokenizerPath}, {"tokenizer_kind", m.tokenizer ? m.tokenizer->kind() : ""},
-            {"bos_id", c.bosId}, {"eos_id", c.eosId}, {"sites", sites}};
+            {"bos_id", c.bosId}, {"eos_id", c.eosId}, {"synthetic", c.synthetic}, {"sites", sites}};
         std::cout << j.dump(2) << "\n";
         return 0;
     }
     std::printf("model          %s (%s)\n", m.path.c_str(),
                 m.format == CheckpointFormat::Llama2c ? "llama2.c" : "Hugging Face");
+    if (!c.synthetic.empty())
+        std::printf("WARNING        %s\n", c.synthetic.c_str());
     std::printf("architecture   %s\n", archName(c.arch));
     std::printf("parameters     %lld\n", static_cast<long long>(params));
     std::printf("layers         %d\n", c.numLayers);

@@ -153,6 +153,7 @@ ModelConfig readHfConfig(const std::string &path)
     c.maxPositions = get<int>(j, "max_position_embeddings", 2048, path);
     c.ropeTheta = get<double>(j, "rope_theta", 10000.0, path);
     c.bosId = tokenId(j, "bos_token_id", -1);
+    c.synthetic = get<std::string>(j, "mq_synthetic", "", path);
     c.eosId = tokenId(j, "eos_token_id", -1);
 
     if (auto rs = j.find("rope_scaling"); rs != j.end() && !rs->is_null()) {
@@ -236,6 +237,7 @@ std::string hfConfigJson(const ModelConfig &c)
     j["torch_dtype"] = "float32";
     if (c.bosId >= 0) j["bos_token_id"] = c.bosId;
     if (c.eosId >= 0) j["eos_token_id"] = c.eosId;
+    if (!c.synthetic.empty()) j["mq_synthetic"] = c.synthetic;
     switch (c.arch) {
     case Arch::Llama:
     case Arch::Mistral:

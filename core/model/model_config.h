@@ -48,6 +48,10 @@ struct ModelConfig
     int bosId = 1;
     int eosId = 2;
 
+    // Written by `mq synth`: random weights in a real model's shapes, for performance work only.
+    // Stored as "mq_synthetic" in config.json and shown by every tool that describes the model.
+    std::string synthetic;
+
     int qDim() const { return numHeads * headDim; }
     int kvDim() const { return numKvHeads * headDim; }
     // Rotary dims per head (StableLM rotates only the first partial_rotary_factor·head_dim).

@@ -145,9 +145,38 @@ TEST(Cli, ErrorsAreWordsAndExitCodes)
 
 TEST(Cli, EveryCommandHasHelp)
 {
-    for (const char *cmd : {"info", "generate", "logits", "eval", "convert", "calibrate", "runs"}) {
+    for (const char *cmd : {"info", "generate", "logits", "eval", "convert", "calibrate", "runs", "synth"}) {
         MqRun r = runMq(std::string(cmd) + " --help");
         EXPECT_EQ(r.exitCode, 0) << cmd;
         EXPECT_NE(r.out.find("usage: mq " + std::string(cmd)), std::string::npos) << cmd << ": " << r.out;
     }
+}
+
+TEST(Cli, SynthWritesALabelledRandomModelOfRealShapes)
+{
+    const fs::path dir = freshDir() / "tinyllama";
+    MqRun w = runMq("synth --shape tinyllama-1.1b --layers 1 --dtype BF16 --out " + dir.string());
+    ASSERT_EQ(w.exitCode, 0) << w.err;
+    EXPECT_TRUE(fs::exists(dir / "README.txt"));
+    MqRun r = runMq("info " + dir.string() + " --json");
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_NE(j["synthetic"].get<std::string>().find("random weights"), std::string::npos);
+    EXPECT_EQ(j["hidden_size"], 2048);
+    EXPECT_EQ(j["intermediate_size"], 5632);
+    EXPECT_EQ(j["attention_heads"], 32);
+    EXPECT_EQ(j["kv_heads"], 4);
+    EXPECT_EQ(j["head_dim"], 64);
+    EXPECT_EQ(j["vocab_size"], 32000);
+    // Untied embeddings and head, one layer: 2·32000·2048 + q,o 2048² each + k,v 256·2048 each +
+    // 3·2048·5632 + 2 norms·2048 + final norm 2048.
+    const int64_t expected = 2LL * 32000 * 2048 + 2LL * 2048 * 2048 + 2LL * 256 * 2048 + 3LL * 2048 * 5632 + 3LL * 2048;
+    EXPECT_EQ(j["parameters"].get<int64_t>(), expected);
+    MqRun text = runMq("info " + dir.string());
+    EXPECT_NE(text.out.find("WARNING        random weights"), std::string::npos) << text.out;
+    MqRun logits = runMq("logits " + dir.string() + " --tokens 1,2,3");
+    EXPECT_EQ(logits.exitCode, 0) << logits.err;
+    fs::remove_all(dir);
+    MqRun bad = runMq("synth --shape llama-70b --out " + dir.string());
+    EXPECT_NE(bad.err.find("unknown --shape 'llama-70b'"), std::string::npos) << bad.err;
 }
