@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <iostream>
 #include <sstream>
 
@@ -90,13 +91,15 @@ int runEval(const std::vector<std::string> &argv)
     nlohmann::json j = {{"model", m.path}, {"task", task}, {"data", data}};
 
     if (task == "lambada") {
-        ProgressBar bar("lambada", 1, "ex");
+        std::unique_ptr<ProgressBar> bar; // the total is known once the file is read
         LambadaResult r = lambada(*m.transformer, *m.tokenizer, data, a.integer("limit"), nullptr,
                                   [&](int64_t done, int64_t total) {
-                                      bar = ProgressBar("lambada", total, "ex");
-                                      bar.update(done);
+                                      if (!bar)
+                                          bar = std::make_unique<ProgressBar>("lambada", total, "ex");
+                                      bar->update(done);
                                   });
-        bar.finish();
+        if (bar)
+            bar->finish();
         j.update({{"examples", r.examples}, {"accuracy", r.accuracy()}, {"target_perplexity", r.perplexity()},
                   {"seconds", r.seconds}});
         if (a.flag("json"))
