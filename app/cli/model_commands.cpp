@@ -146,9 +146,7 @@ int runGenerate(const std::vector<std::string> &argv)
     std::vector<int> ids = tok.encode(a.str("prompt"), true, false);
     const size_t promptLen = ids.size();
     KvCache cache;
-    at::Tensor input = at::empty({1, int64_t(ids.size())}, at::kLong);
-    for (size_t i = 0; i < ids.size(); ++i)
-        input[0][int64_t(i)] = ids[i];
+    at::Tensor input = at::tensor(std::vector<int64_t>(ids.begin(), ids.end()), at::kLong).unsqueeze(0);
     const bool json = a.flag("json");
     if (!json) {
         std::string shown;
