@@ -7,12 +7,7 @@ cd "$(dirname "$0")/.."
 OUT="${1:?usage: scripts/ablation.sh OUTDIR [BITS] [SEED]}"
 BITS="${2:-W4A8}"
 SEED="${3:-1337}"
-SHARED="${MQ_SHARED_DIR:-../shared}"
-MQ=build/app/cli/mq
-MODEL="$SHARED/models/stories260K/stories260K.bin"
-mkdir -p "$OUT"
-head -n 10 "$SHARED/data/tinystories/TinyStories-valid.sample30K.txt" > "$OUT/calib.txt"
-tail -n +11 "$SHARED/data/tinystories/TinyStories-valid.sample30K.txt" > "$OUT/eval.txt"
+source scripts/calib_common.sh
 printf "sweep\tmethod\tsamples\tepochs\titerations\tquant_ppl\tdelta_pct\n"
 one() { # sweep method samples epochs
   local run="$OUT/$2-n$3-e$4.h5"

@@ -7,12 +7,7 @@ cd "$(dirname "$0")/.."
 OUT="${1:?usage: scripts/quant_table.sh OUTDIR [EPOCHS] [SEED]}"
 EPOCHS="${2:-10}"
 SEED="${3:-1337}"
-SHARED="${MQ_SHARED_DIR:-../shared}"
-MQ=build/app/cli/mq
-MODEL="$SHARED/models/stories260K/stories260K.bin"
-mkdir -p "$OUT"
-head -n 10 "$SHARED/data/tinystories/TinyStories-valid.sample30K.txt" > "$OUT/calib.txt"
-tail -n +11 "$SHARED/data/tinystories/TinyStories-valid.sample30K.txt" > "$OUT/eval.txt"
+source scripts/calib_common.sh
 printf "method\tbits\tseed\tfp_ppl\tquant_ppl\tdelta_pct\tseconds\n"
 for bits in W8A8 W4A8 W4A8-sym; do
   for method in rtn smoothquant blockwise mobilequant; do

@@ -1,16 +1,6 @@
 #include "widgets/plot_export.h"
 
-// qcustomplot.h (2.1) uses Qt's bare keywords (signals, slots, emit, foreach), which this target
-// turns off with QT_NO_KEYWORDS; spell them for that header only.
-#define signals Q_SIGNALS
-#define slots Q_SLOTS
-#define emit Q_EMIT
-#define foreach Q_FOREACH
-#include <qcustomplot.h>
-#undef foreach
-#undef emit
-#undef slots
-#undef signals
+#include "widgets/qcustomplot_include.h"
 
 #include <QFileInfo>
 

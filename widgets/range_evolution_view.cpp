@@ -1,16 +1,6 @@
 #include "widgets/range_evolution_view.h"
 
-// qcustomplot.h (2.1) uses Qt's bare keywords (signals, slots, emit, foreach), which this target
-// turns off with QT_NO_KEYWORDS; spell them for that header only.
-#define signals Q_SIGNALS
-#define slots Q_SLOTS
-#define emit Q_EMIT
-#define foreach Q_FOREACH
-#include <qcustomplot.h>
-#undef foreach
-#undef emit
-#undef slots
-#undef signals
+#include "widgets/qcustomplot_include.h"
 
 #include <QVBoxLayout>
 
@@ -19,14 +9,6 @@
 
 namespace mq {
 namespace {
-
-// Tableau 10: distinguishable on white and for the common colour-vision deficiencies.
-const std::array<QColor, 10> kPalette = { QColor(31, 119, 180), QColor(255, 127, 14), QColor(44, 160, 44),
-    QColor(214, 39, 40), QColor(148, 103, 189), QColor(140, 86, 75), QColor(227, 119, 194), QColor(127, 127, 127),
-    QColor(188, 189, 34), QColor(23, 190, 207) };
-
-// Fraction of the data's extent added on each side when the axes follow the data.
-constexpr double kMargin = 0.05;
 
 QCPGraph *addGraph(QCustomPlot *plot, const QString &name, const QPen &pen, bool inLegend)
 {
@@ -37,14 +19,6 @@ QCPGraph *addGraph(QCustomPlot *plot, const QString &name, const QPen &pen, bool
     if (!inLegend)
         graph->removeFromLegend();
     return graph;
-}
-
-QCPRange padded(QCPRange range, double fallbackHalfWidth)
-{
-    const double size = range.size();
-    if (size <= 0.0)
-        return QCPRange(range.lower - fallbackHalfWidth, range.upper + fallbackHalfWidth);
-    return QCPRange(range.lower - kMargin * size, range.upper + kMargin * size);
 }
 
 } // namespace
@@ -141,7 +115,7 @@ void RangeEvolutionView::rebuild()
         if (std::any_of(m_traces.begin(), m_traces.end(), [&](const Trace &t) { return t.column == column; }))
             continue;
 
-        const QColor colour = kPalette[m_traces.size() % kPalette.size()];
+        const QColor colour = plotColour(m_traces.size());
         QPen solid(colour, 2.0);
         QPen dashed(colour, 2.0, Qt::DashLine);
         QPen dotted(colour, 1.0, Qt::DotLine);
@@ -225,8 +199,8 @@ void RangeEvolutionView::rescaleToData()
         m_plot->yAxis->setRange(-1.0, 1.0);
         return;
     }
-    m_plot->xAxis->setRange(padded(keys, 1.0));
-    m_plot->yAxis->setRange(padded(values, std::max(1.0, std::abs(values.lower)) * 0.1));
+    m_plot->xAxis->setRange(paddedRange(keys, 1.0));
+    m_plot->yAxis->setRange(paddedRange(values, std::max(1.0, std::abs(values.lower)) * 0.1));
 }
 
 } // namespace mq

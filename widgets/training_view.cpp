@@ -1,16 +1,6 @@
 #include "widgets/training_view.h"
 
-// qcustomplot.h (2.1) uses Qt's bare keywords (signals, slots, emit, foreach), which this target
-// turns off with QT_NO_KEYWORDS; spell them for that header only.
-#define signals Q_SIGNALS
-#define slots Q_SLOTS
-#define emit Q_EMIT
-#define foreach Q_FOREACH
-#include <qcustomplot.h>
-#undef foreach
-#undef emit
-#undef slots
-#undef signals
+#include "widgets/qcustomplot_include.h"
 
 #include <QVBoxLayout>
 
@@ -21,14 +11,6 @@
 namespace mq {
 namespace {
 
-// Tableau 10: distinguishable on white and for the common colour-vision deficiencies.
-const std::array<QColor, 10> kPalette = { QColor(31, 119, 180), QColor(255, 127, 14), QColor(44, 160, 44),
-    QColor(214, 39, 40), QColor(148, 103, 189), QColor(140, 86, 75), QColor(227, 119, 194), QColor(127, 127, 127),
-    QColor(188, 189, 34), QColor(23, 190, 207) };
-
-// Fraction of the data's extent added on each side when the axes follow the data (for the
-// logarithmic axes: of the extent in decades).
-constexpr double kMargin = 0.05;
 
 // A logarithmic axis shows only positive, finite values.
 bool showable(double value) { return std::isfinite(value) && value > 0.0; }
@@ -50,20 +32,12 @@ void makeLogarithmic(QCPAxis *axis)
     axis->setNumberPrecision(1); // within a decade the ticks are not powers of ten (1.5·10^-3)
 }
 
-QCPRange paddedLinear(QCPRange range)
-{
-    const double size = range.size();
-    if (size <= 0.0)
-        return QCPRange(range.lower - 1.0, range.upper + 1.0);
-    return QCPRange(range.lower - kMargin * size, range.upper + kMargin * size);
-}
-
-// range: positive. Padded by a fraction of its extent in decades; a single value gets half a
+// range: positive. Padded by kPlotMargin of its extent in decades; a single value gets half a
 // decade on each side.
 QCPRange paddedLog(QCPRange range)
 {
     const double decades = std::log10(range.upper / range.lower);
-    const double factor = decades > 0.0 ? std::pow(10.0, kMargin * decades) : std::sqrt(10.0);
+    const double factor = decades > 0.0 ? std::pow(10.0, kPlotMargin * decades) : std::sqrt(10.0);
     return QCPRange(range.lower / factor, range.upper * factor);
 }
 
@@ -161,7 +135,7 @@ void TrainingView::rebuild(const TrainSeries &series)
     std::size_t colour = 0;
     for (const auto &[group, values] : series.lr) {
         QCPGraph *graph = addGraph(m_plot, m_plot->yAxis2, QStringLiteral("lr ") + QString::fromStdString(group),
-            QPen(kPalette[colour++ % kPalette.size()], 1.5));
+            QPen(plotColour(colour++), 1.5));
         fill(graph, values);
         m_groups.push_back(group);
         m_lrs.push_back(graph);
@@ -209,7 +183,7 @@ void TrainingView::rescaleToData()
         QCPRange keys = anyLoss ? lossKeys : lrKeys;
         if (anyLoss && anyLr)
             keys = QCPRange(std::min(lossKeys.lower, lrKeys.lower), std::max(lossKeys.upper, lrKeys.upper));
-        m_plot->xAxis->setRange(paddedLinear(keys));
+        m_plot->xAxis->setRange(paddedRange(keys, 1.0));
     } else {
         m_plot->xAxis->setRange(0.0, 1.0);
     }

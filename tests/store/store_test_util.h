@@ -1,5 +1,7 @@
 #pragma once
 
+#include "../common/temp_dir.h"
+
 #include "core/store/run_types.h"
 
 #include <gtest/gtest.h>
@@ -9,26 +11,6 @@
 #include <unistd.h>
 
 namespace mq::test {
-
-// A fresh folder per test, removed afterwards.
-class TempDir
-{
-public:
-    TempDir()
-    {
-        const auto *info = ::testing::UnitTest::GetInstance()->current_test_info();
-        m_path = std::filesystem::temp_directory_path()
-            / ("mq_store_" + std::string(info->test_suite_name()) + "_" + info->name() + "_"
-                + std::to_string(::getpid()));
-        std::filesystem::remove_all(m_path);
-        std::filesystem::create_directories(m_path);
-    }
-    ~TempDir() { std::filesystem::remove_all(m_path); }
-    std::string file(const std::string &name) const { return (m_path / name).string(); }
-
-private:
-    std::filesystem::path m_path;
-};
 
 inline RunHeader sampleHeader()
 {

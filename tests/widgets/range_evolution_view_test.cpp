@@ -4,16 +4,7 @@
 #include "widgets/plot_export.h"
 #include "widgets/range_evolution_view.h"
 
-// qcustomplot.h (2.1) uses Qt's bare keywords, which this target turns off with QT_NO_KEYWORDS.
-#define signals Q_SIGNALS
-#define slots Q_SLOTS
-#define emit Q_EMIT
-#define foreach Q_FOREACH
-#include <qcustomplot.h>
-#undef foreach
-#undef emit
-#undef slots
-#undef signals
+#include "widgets/qcustomplot_include.h"
 
 #include <QDir>
 #include <QFileInfo>

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "../common/temp_dir.h"
+
 #include "core/model/sites.h"
 #include "core/store/run_types.h"
 #include "core/store/run_writer.h"
@@ -12,26 +14,6 @@
 #include <vector>
 
 namespace mq::test {
-
-// A fresh folder per test, removed afterwards.
-class TempDir
-{
-public:
-    TempDir()
-    {
-        const auto *info = ::testing::UnitTest::GetInstance()->current_test_info();
-        m_path = std::filesystem::temp_directory_path()
-            / ("mq_widgets_" + std::string(info->test_suite_name()) + "_" + info->name() + "_"
-                + std::to_string(::getpid()));
-        std::filesystem::remove_all(m_path);
-        std::filesystem::create_directories(m_path);
-    }
-    ~TempDir() { std::filesystem::remove_all(m_path); }
-    std::string file(const std::string &name) const { return (m_path / name).string(); }
-
-private:
-    std::filesystem::path m_path;
-};
 
 // The activation sites of a 2-layer SiLU model, as the calibration records them, plus the two
 // model-level probes.
