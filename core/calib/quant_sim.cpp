@@ -299,17 +299,17 @@ std::map<std::string, at::Tensor> QuantSim::stateDict() const
 {
     std::map<std::string, at::Tensor> out;
     for (auto &[name, t] : letScales())
-        out["let/" + name] = t.clone();
+        out["let:" + name] = t.clone();
     for (auto &[name, f] : clippingFactors()) {
-        out["lwc/" + name + "/up"] = f.first.clone();
-        out["lwc/" + name + "/low"] = f.second.clone();
+        out["lwc:" + name + ":up"] = f.first.clone();
+        out["lwc:" + name + ":low"] = f.second.clone();
     }
     for (int l = 0; l < m_config.numLayers; ++l)
         for (int s = 0; s < kActSiteCount; ++s) {
             const ActQuant &q = m_layers[size_t(l)].act[size_t(s)];
             if (q.scale.defined()) {
-                out["act/" + actSiteName(l, ActSite(s)) + "/scale"] = q.scale.detach().clone();
-                out["act/" + actSiteName(l, ActSite(s)) + "/offset"] = q.offset.detach().clone();
+                out["act:" + actSiteName(l, ActSite(s)) + ":scale"] = q.scale.detach().clone();
+                out["act:" + actSiteName(l, ActSite(s)) + ":offset"] = q.offset.detach().clone();
             }
         }
     return out;
@@ -331,19 +331,19 @@ void QuantSim::loadStateDict(const std::map<std::string, at::Tensor> &state)
         Layer &L = m_layers[size_t(l)];
         for (const LetPair &p : letPairs(m_config))
             if (L.let[p.kind].defined())
-                copyInto("let/layers." + std::to_string(l) + "." + pairName(p.kind), L.let[p.kind]);
+                copyInto("let:layers." + std::to_string(l) + "." + pairName(p.kind), L.let[p.kind]);
         for (int s = 0; s < kWeightSiteCount; ++s) {
             WeightQuant &q = L.weight[size_t(s)];
             if (q.fUp.defined()) {
-                copyInto("lwc/" + weightSiteName(l, WeightSite(s)) + "/up", q.fUp);
-                copyInto("lwc/" + weightSiteName(l, WeightSite(s)) + "/low", q.fLow);
+                copyInto("lwc:" + weightSiteName(l, WeightSite(s)) + ":up", q.fUp);
+                copyInto("lwc:" + weightSiteName(l, WeightSite(s)) + ":low", q.fLow);
             }
         }
         for (int s = 0; s < kActSiteCount; ++s) {
             ActQuant &q = L.act[size_t(s)];
             if (q.scale.defined()) {
-                copyInto("act/" + actSiteName(l, ActSite(s)) + "/scale", q.scale);
-                copyInto("act/" + actSiteName(l, ActSite(s)) + "/offset", q.offset);
+                copyInto("act:" + actSiteName(l, ActSite(s)) + ":scale", q.scale);
+                copyInto("act:" + actSiteName(l, ActSite(s)) + ":offset", q.offset);
             }
         }
     }

@@ -82,7 +82,8 @@ public:
     std::map<std::string, at::Tensor> letScales() const;
     std::map<std::string, std::pair<at::Tensor, at::Tensor>> clippingFactors() const;
 
-    // Every learned tensor by a stable name, for checkpoints in the run file, and back.
+    // Every learned tensor by a stable name ("let:layers.0.qkv", "lwc:<weight site>:up",
+    // "act:<site>:scale"), usable as-is as a run-file array name; and back.
     std::map<std::string, at::Tensor> stateDict() const;
     void loadStateDict(const std::map<std::string, at::Tensor> &state);
 

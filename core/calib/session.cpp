@@ -128,19 +128,6 @@ std::string checkpointHash(const std::string &modelPath)
 
 namespace {
 
-// Checkpoint names in the run file cannot hold '/', which the state dict uses as a separator.
-std::string fileKey(std::string key)
-{
-    std::replace(key.begin(), key.end(), '/', ':');
-    return key;
-}
-
-std::string stateKey(std::string key)
-{
-    std::replace(key.begin(), key.end(), ':', '/');
-    return key;
-}
-
 // Records every event in the run file and passes it on to the listener. The file is created at
 // the first snapshot, when the sites, pairs and checkpoint layout are known (SWMR needs every
 // dataset declared up front).
@@ -207,7 +194,7 @@ public:
                 for (int64_t d : shapes.at(name))
                     a.shape.push_back(size_t(d));
                 a.data = values;
-                arrays[fileKey(name)] = std::move(a);
+                arrays[name] = std::move(a);
             }
             m_writer->writeCheckpoint("learned", arrays, step);
         }
@@ -374,7 +361,7 @@ void Session::work()
                 throw Error(m_config.runPath + ": the run has no complete checkpoint to resume from");
             for (auto &[name, a] : cp.arrays) {
                 std::vector<int64_t> shape(a.shape.begin(), a.shape.end());
-                resumeState[stateKey(name)] = at::from_blob(const_cast<float *>(a.data.data()), shape, at::kFloat).clone();
+                resumeState[name] = at::from_blob(const_cast<float *>(a.data.data()), shape, at::kFloat).clone();
             }
             resumeStep = cp.step;
         }

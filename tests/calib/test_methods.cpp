@@ -190,7 +190,7 @@ TEST(Methods, NonFiniteLossNamesWhereItStartedAndKeepsTheLastGoodParameters)
     makeEndToEndMethod(quick(1))->run(warm);
     // Start a second run from that state with one LET scale poisoned.
     auto state = warm.sim()->stateDict();
-    state.at("let/layers.2.fc2")[5] = std::numeric_limits<float>::quiet_NaN();
+    state.at("let:layers.2.fc2")[5] = std::numeric_limits<float>::quiet_NaN();
     Recorder rec;
     CalibrationContext ctx(t, st.samples, PrecisionMap(WeightPreset::W8A8), &rec, nullptr);
     ctx.resumeState = state;
@@ -200,7 +200,7 @@ TEST(Methods, NonFiniteLossNamesWhereItStartedAndKeepsTheLastGoodParameters)
     } catch (const Error &e) {
         const std::string msg = e.what();
         EXPECT_NE(msg.find("NaN/inf at step 1"), std::string::npos) << msg;
-        EXPECT_NE(msg.find("let/layers.2.fc2"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("let:layers.2.fc2"), std::string::npos) << msg;
         EXPECT_NE(msg.find("are kept"), std::string::npos) << msg;
     }
     EXPECT_TRUE(rec.losses.empty());

@@ -118,14 +118,28 @@ TEST(Cli, EvalTextPerplexityIsSane)
 
 TEST(Cli, LambadaScoresTheLastWord)
 {
-    const std::string data = (sharedDir() / "data" / "lambada" / "lambada_test.jsonl").string();
-    MqRun r = runMq("eval " + stories() + " --task lambada --data " + data + " --limit 20 --json");
+    // Two examples whose answers are known from the reference greedy text: after "a little girl
+    // named" stories260K continues " Lily"; a made-up name cannot be the greedy continuation.
+    const fs::path data = freshDir() / "lambada.jsonl";
+    std::ofstream(data) << R"({"text": "Once upon a time, there was a little girl named Lily"})" << "\n"
+                        << R"({"text": "Once upon a time, there was a little girl named Zqxvbr"})" << "\n";
+    MqRun r = runMq("eval " + stories() + " --task lambada --data " + data.string() + " --json");
     ASSERT_EQ(r.exitCode, 0) << r.err;
     auto j = nlohmann::json::parse(r.out);
-    EXPECT_EQ(j["examples"], 20);
-    EXPECT_GE(j["accuracy"].get<double>(), 0.0);
-    EXPECT_LE(j["accuracy"].get<double>(), 1.0);
-    EXPECT_GT(j["target_perplexity"].get<double>(), 1.0);
+    EXPECT_EQ(j["examples"], 2);
+    EXPECT_DOUBLE_EQ(j["accuracy"].get<double>(), 0.5);
+}
+
+TEST(Cli, EvalTextMatchesTheReferenceSampleNll)
+{
+    // The reference sample is one window starting at BOS: token perplexity = exp(mean NLL).
+    const fs::path data = freshDir() / "sample.txt";
+    std::ofstream(data) << reference()["sample_text"].get<std::string>();
+    MqRun r = runMq("eval " + stories() + " --task text --data " + data.string() + " --seqlen 256 --json");
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["tokens"].get<size_t>() + 1, reference()["sample_tokens"].size());
+    EXPECT_NEAR(j["nll_per_token"].get<double>(), reference()["sample_mean_nll_nats"].get<double>(), 1e-4);
 }
 
 TEST(Cli, ErrorsAreWordsAndExitCodes)
