@@ -195,8 +195,11 @@ std::pair<ModelConfig, ModelWeights> readHuggingFace(const std::string &dir)
             failFile(info.file, "tensor " + p.name + " has shape " + shapeText(info.shape) + " but config.json ("
                                     + configPath + ") implies " + shapeText(p.shape)
                                     + "; the config does not belong to these weights");
-        std::vector<float> values = ckpt.readFloat32(p.name);
-        at::Tensor t = at::from_blob(values.data(), p.shape, at::kFloat).clone();
+        // The tensor takes over the converted values instead of copying them again (a second copy
+        // of every weight would double the peak memory of loading a 1B model).
+        auto *values = new std::vector<float>(ckpt.readFloat32(p.name));
+        at::Tensor t = at::from_blob(values->data(), p.shape, [values](void *) { delete values; },
+                                     at::TensorOptions().dtype(at::kFloat));
         if (p.isNormWeight && c.normPlusOne)
             t = t + 1.0f;
         *p.tensor = t;
