@@ -31,8 +31,9 @@ public:
     // Steps between snapshots of ranges / scales / clipping (0 = none) and between checkpoints.
     int snapshotEvery = 10;
     int checkpointEvery = 50;
-    // Histograms of these sites (float values entering the quantizer) at every snapshot, from
-    // one forward of the first calibration window through `workingWeights`.
+    // Every snapshot runs one forward of the first calibration window through `workingWeights`
+    // and measures each quantized site's clipping rate and SQNR; for these sites also the
+    // histogram and the per-channel max|x| (float values entering the quantizer).
     std::vector<std::string> watchSites;
     int histogramBins = 128;
     const ModelWeights *workingWeights = nullptr; // set by the method once its base weights exist
@@ -56,7 +57,8 @@ public:
     std::unique_ptr<QuantSim> takeSim() { return std::move(m_sim); }
 
 private:
-    std::map<std::string, SnapshotEvent::Histogram> histograms(QuantSim &sim, const ModelWeights &w);
+    // Fills the measured fields of `e` (histograms, channel maxima, clipping rate, SQNR, weight ranges).
+    void measure(QuantSim &sim, const ModelWeights &w, SnapshotEvent &e);
 
     const Transformer &m_model;
     at::Tensor m_samples;

@@ -37,6 +37,15 @@ struct SnapshotEvent
         std::vector<uint64_t> counts;  // bins
     };
     std::map<std::string, Histogram> histograms; // watched sites, float values before quantization
+
+    // Measured at every snapshot on one forward of the first calibration window through the
+    // current quantized model (values entering each quantizer):
+    std::vector<float> clipRate; // per site in `sites` order: fraction of values outside [fmin, fmax]
+    std::vector<float> sqnrDb;   // per site: 10·log10(Σx² / Σ(x − q(x))²), dB; +inf when q(x) = x
+    std::map<std::string, std::vector<float>> channelMaxAbs; // watched site → max|x| per channel (last dim)
+    // Weight site → per-output-row min / max of the LET-transformed weight before clipping
+    // (clipUpper/clipLower scale these into the clipped range).
+    std::map<std::string, std::vector<float>> weightMin, weightMax;
 };
 
 // Where a calibration reports to. Called on the worker thread; implementations forward to the

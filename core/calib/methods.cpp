@@ -12,6 +12,7 @@
 #include <functional>
 #include <set>
 #include <cmath>
+#include <limits>
 
 namespace mq {
 
@@ -66,60 +67,93 @@ void CalibrationContext::maybeSnapshot(QuantSim &sim, int64_t step, bool force)
         e.clipUpper[name] = toVector(at::sigmoid(f.first));
         e.clipLower[name] = toVector(at::sigmoid(f.second));
     }
-    if (!watchSites.empty() && workingWeights)
-        e.histograms = histograms(sim, *workingWeights);
+    if (workingWeights)
+        measure(sim, *workingWeights, e);
     m_observer->snapshot(e);
 }
 
 namespace {
 
-// Observes the watched sites of a quantized forward and keeps their histograms.
-class HistogramHook : public SiteHook
+// Looks at every site of one quantized forward: clipping rate and SQNR of each quantized
+// activation site, histograms and per-channel max|x| of the watched ones.
+class SnapshotProbe : public SiteHook
 {
 public:
-    HistogramHook(QuantSim &sim, const std::vector<std::string> &sites, int bins)
+    SnapshotProbe(QuantSim &sim, const std::vector<std::string> &watched, int bins, SnapshotEvent &e)
         : m_sim(sim)
-        , m_sites(sites.begin(), sites.end())
+        , m_watched(watched.begin(), watched.end())
         , m_bins(bins)
+        , m_event(e)
     {
+        for (size_t i = 0; i < e.sites.size(); ++i)
+            m_column[e.sites[i]] = i;
+        e.clipRate.assign(e.sites.size(), std::numeric_limits<float>::quiet_NaN());
+        e.sqnrDb.assign(e.sites.size(), std::numeric_limits<float>::quiet_NaN());
     }
     at::Tensor activation(int layer, ActSite s, const at::Tensor &x) override
     {
         const std::string name = actSiteName(layer, s);
-        if (m_sites.count(name)) {
-            at::Tensor v = x.detach().reshape({-1}).to(at::kFloat);
-            float lo = v.min().item<float>(), hi = v.max().item<float>();
-            if (!(hi > lo))
-                hi = lo + 1e-6f;
-            at::Tensor counts = at::histc(v, m_bins, lo, hi).to(at::kLong);
-            SnapshotEvent::Histogram h;
-            for (int i = 0; i <= m_bins; ++i)
-                h.edges.push_back(lo + (hi - lo) * float(i) / float(m_bins));
-            const int64_t *c = counts.data_ptr<int64_t>();
-            h.counts.assign(c, c + m_bins);
-            result[name] = std::move(h);
+        at::Tensor v = x.detach().to(at::kFloat);
+        if (m_watched.count(name)) {
+            histogram(name, v.reshape({-1}));
+            m_event.channelMaxAbs[name] = toVector(v.abs().reshape({-1, v.size(-1)}).amax(0));
         }
-        return m_sim.activation(layer, s, x);
+        at::Tensor q = m_sim.activation(layer, s, x);
+        auto column = m_column.find(name);
+        if (column != m_column.end()) {
+            const size_t c = column->second;
+            const double lo = m_event.fmin[c], hi = m_event.fmax[c];
+            const double n = double(v.numel());
+            m_event.clipRate[c] = n > 0 ? float(((v < lo) | (v > hi)).sum().item<double>() / n) : 0.0f;
+            const double signal = v.square().sum().item<double>();
+            const double noise = (v - q.detach().to(at::kFloat)).square().sum().item<double>();
+            m_event.sqnrDb[c] = noise > 0 ? float(10.0 * std::log10(signal / noise))
+                                          : std::numeric_limits<float>::infinity();
+        }
+        return q;
     }
-    at::Tensor weight(int layer, WeightSite s, const at::Tensor &w) override { return m_sim.weight(layer, s, w); }
-    std::map<std::string, SnapshotEvent::Histogram> result;
+    at::Tensor weight(int layer, WeightSite s, const at::Tensor &w) override
+    {
+        // The LET-transformed weight before clipping, one range per output row (norm weights: one row).
+        at::Tensor rows = w.detach().to(at::kFloat);
+        rows = rows.dim() == 1 ? rows.reshape({1, -1}) : rows.reshape({rows.size(0), -1});
+        const std::string name = weightSiteName(layer, s);
+        m_event.weightMin[name] = toVector(std::get<0>(rows.min(1)));
+        m_event.weightMax[name] = toVector(std::get<0>(rows.max(1)));
+        return m_sim.weight(layer, s, w);
+    }
 
 private:
+    void histogram(const std::string &name, const at::Tensor &v)
+    {
+        float lo = v.min().item<float>(), hi = v.max().item<float>();
+        if (!(hi > lo))
+            hi = lo + 1e-6f;
+        at::Tensor counts = at::histc(v, m_bins, lo, hi).to(at::kLong);
+        SnapshotEvent::Histogram h;
+        for (int i = 0; i <= m_bins; ++i)
+            h.edges.push_back(lo + (hi - lo) * float(i) / float(m_bins));
+        const int64_t *c = counts.data_ptr<int64_t>();
+        h.counts.assign(c, c + m_bins);
+        m_event.histograms[name] = std::move(h);
+    }
+
     QuantSim &m_sim;
-    std::set<std::string> m_sites;
+    std::set<std::string> m_watched;
     int m_bins;
+    SnapshotEvent &m_event;
+    std::map<std::string, size_t> m_column;
 };
 
 } // namespace
 
-std::map<std::string, SnapshotEvent::Histogram> CalibrationContext::histograms(QuantSim &sim, const ModelWeights &w)
+void CalibrationContext::measure(QuantSim &sim, const ModelWeights &w, SnapshotEvent &e)
 {
     c10::NoGradGuard noGrad;
-    HistogramHook hook(sim, watchSites, histogramBins);
+    SnapshotProbe probe(sim, watchSites, histogramBins, e);
     at::Tensor x = m_model.embed(m_samples.narrow(0, 0, 1));
     for (int l = 0; l < config().numLayers; ++l)
-        x = m_model.layer(l, sim.transformedLayer(l, w.layers[size_t(l)]), x, 0, nullptr, &hook);
-    return std::move(hook.result);
+        x = m_model.layer(l, sim.transformedLayer(l, w.layers[size_t(l)]), x, 0, nullptr, &probe);
 }
 
 void CalibrationContext::maybeCheckpoint(QuantSim &sim, int64_t step, bool force)

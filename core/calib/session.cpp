@@ -128,6 +128,42 @@ std::string checkpointHash(const std::string &modelPath)
 
 namespace {
 
+using SeriesMap = std::map<std::string, std::vector<float>>;
+
+// The vector groups of the run file (docs/run-file.md) a snapshot fills, by group name.
+std::map<std::string, SeriesMap> vectorGroups(const SnapshotEvent &e)
+{
+    std::map<std::string, SeriesMap> groups;
+    groups["scales"] = e.letScales;
+    SeriesMap &clipping = groups["clipping"];
+    for (auto &[k, v] : e.clipUpper)
+        clipping[k + ".upper"] = v;
+    for (auto &[k, v] : e.clipLower)
+        clipping[k + ".lower"] = v;
+    if (!e.clipRate.empty())
+        groups["site_stats"] = {{"clip_rate", e.clipRate}, {"sqnr_db", e.sqnrDb}};
+    groups["outliers"] = e.channelMaxAbs;
+    SeriesMap &weights = groups["weight_ranges"];
+    for (auto &[k, v] : e.weightMin)
+        weights[k + ".min"] = v;
+    for (auto &[k, v] : e.weightMax)
+        weights[k + ".max"] = v;
+    return groups;
+}
+
+std::string vectorGroupUnits(const std::string &group)
+{
+    if (group == "clipping")
+        return "fraction of the weight range";
+    if (group == "site_stats")
+        return "clip_rate: fraction of values; sqnr_db: dB";
+    if (group == "outliers")
+        return "activation";
+    if (group == "weight_ranges")
+        return "weight";
+    return "1";
+}
+
 // Records every event in the run file and passes it on to the listener. The file is created at
 // the first snapshot, when the sites, pairs and checkpoint layout are known (SWMR needs every
 // dataset declared up front).
@@ -166,16 +202,9 @@ public:
             open(e);
         if (!e.sites.empty())
             m_writer->appendRanges(e.step, e.fmin, e.fmax);
-        if (!e.letScales.empty())
-            m_writer->appendVectors("scales", e.step, e.letScales);
-        if (!e.clipUpper.empty()) {
-            std::map<std::string, std::vector<float>> both;
-            for (auto &[k, v] : e.clipUpper)
-                both[k + ".upper"] = v;
-            for (auto &[k, v] : e.clipLower)
-                both[k + ".lower"] = v;
-            m_writer->appendVectors("clipping", e.step, both);
-        }
+        for (auto &[group, series] : vectorGroups(e))
+            if (m_groups.count(group) && !series.empty())
+                m_writer->appendVectors(group, e.step, series);
         for (auto &[site, h] : e.histograms)
             if (m_histSites.count(site))
                 m_writer->appendHistogram(site, e.step, h.edges, h.counts);
@@ -213,21 +242,21 @@ private:
             m_writer = std::make_unique<RunWriter>(RunWriter::openForResume(m_config.runPath, m_resumeStep));
             for (const HistogramSpec &h : m_writer->header().histograms)
                 m_histSites.insert(h.site);
+            // A file written by an older workbench may lack some groups: append to what it declares.
+            for (const VectorGroupSpec &g : m_writer->header().vectorGroups)
+                m_groups.insert(g.name);
             return;
         }
         m_header.sites = e.sites;
-        VectorGroupSpec scales{"scales", "1", {}};
-        for (auto &[k, v] : e.letScales)
-            scales.series.push_back({k, v.size()});
-        VectorGroupSpec clipping{"clipping", "fraction of the weight range", {}};
-        for (auto &[k, v] : e.clipUpper) {
-            clipping.series.push_back({k + ".upper", v.size()});
-            clipping.series.push_back({k + ".lower", v.size()});
+        for (auto &[group, series] : vectorGroups(e)) {
+            if (series.empty())
+                continue;
+            VectorGroupSpec spec{group, vectorGroupUnits(group), {}};
+            for (auto &[k, v] : series)
+                spec.series.push_back({k, v.size()});
+            m_header.vectorGroups.push_back(spec);
+            m_groups.insert(group);
         }
-        if (!scales.series.empty())
-            m_header.vectorGroups.push_back(scales);
-        if (!clipping.series.empty())
-            m_header.vectorGroups.push_back(clipping);
         for (auto &[site, h] : e.histograms) {
             m_header.histograms.push_back({site, h.counts.size()});
             m_histSites.insert(site);
@@ -243,6 +272,7 @@ private:
     int64_t m_resumeStep;
     std::unique_ptr<RunWriter> m_writer;
     std::set<std::string> m_histSites;
+    std::set<std::string> m_groups; // vector groups the file declares
     int64_t m_steps = 0;
     double m_lastLoss = 0;
 };
