@@ -15,6 +15,8 @@ PACKAGES=(
   libopenblas0-openmp
   # GUI tests and screenshots, device benchmarking
   xvfb xauth imagemagick adb
+  # the .deb and its checks (tests/packaging): cpack's dpkg-shlibdeps, lintian, desktop/AppStream validators
+  dpkg-dev fakeroot file xz-utils lintian desktop-file-utils appstream
 )
 
 SUDO=""
