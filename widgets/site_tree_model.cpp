@@ -56,6 +56,43 @@ SiteRangeSnapshot SiteRangeSnapshot::fromRun(const RunHeader &header, const Rang
     return s;
 }
 
+SiteRangeSnapshot SiteRangeSnapshot::fromRun(const RunHeader &header, const RangeSeries &ranges,
+    const VectorSeries &siteStats, const VectorSeries &outliers, double outlierThreshold)
+{
+    SiteRangeSnapshot s = fromRun(header, ranges);
+    const std::size_t n = s.sites.size();
+    auto lastRow = [&](const char *series) -> std::vector<float> {
+        const auto it = siteStats.series.find(series);
+        if (it == siteStats.series.end() || it->second.rows == 0 || it->second.cols != n)
+            return {};
+        return row(it->second.values, it->second.cols, it->second.rows - 1);
+    };
+    std::map<std::string, std::vector<float>> maxAbs;
+    for (const auto &[site, matrix] : outliers.series)
+        if (matrix.rows > 0 && matrix.cols > 0)
+            maxAbs[site] = row(matrix.values, matrix.cols, matrix.rows - 1);
+    s.setStatistics(lastRow("clip_rate"), lastRow("sqnr_db"), maxAbs, outlierThreshold);
+    return s;
+}
+
+void SiteRangeSnapshot::setStatistics(const std::vector<float> &clipRateBySite, const std::vector<float> &sqnrDbBySite,
+    const std::map<std::string, std::vector<float>> &channelMaxAbs, double outlierThreshold)
+{
+    clipRate = clipRateBySite.size() == sites.size() ? clipRateBySite : std::vector<float>();
+    sqnrDb = sqnrDbBySite.size() == sites.size() ? sqnrDbBySite : std::vector<float>();
+    outlierChannels.assign(sites.size(), -1);
+    bool any = false;
+    for (std::size_t i = 0; i < sites.size(); ++i) {
+        const auto it = channelMaxAbs.find(sites[i]);
+        if (it == channelMaxAbs.end() || it->second.empty())
+            continue;
+        outlierChannels[i] = int(findOutlierChannels(it->second, outlierThreshold).size());
+        any = true;
+    }
+    if (!any)
+        outlierChannels.clear();
+}
+
 SiteTreeModel::SiteTreeModel(QObject *parent)
     : QAbstractItemModel(parent)
 {
@@ -104,6 +141,10 @@ std::vector<SiteTreeModel::SiteValues> SiteTreeModel::computeValues(const SiteRa
         v.fmax = have ? double(s.fmax[i]) : kNaN;
         v.width = have ? v.fmax - v.fmin : kNaN;
         v.moved = kNaN;
+        v.clipPercent = i < s.clipRate.size() && std::isfinite(s.clipRate[i]) ? 100.0 * double(s.clipRate[i]) : kNaN;
+        // +inf dB (q(x) = x, e.g. a site at 16 bits with an exact grid) sorts above every finite SQNR.
+        v.sqnrDb = i < s.sqnrDb.size() && !std::isnan(s.sqnrDb[i]) ? double(s.sqnrDb[i]) : kNaN;
+        v.outliers = i < s.outlierChannels.size() && s.outlierChannels[i] >= 0 ? double(s.outlierChannels[i]) : kNaN;
         if (have && i < s.initialFmin.size() && i < s.initialFmax.size()) {
             // The largest shift of either end, relative to the first snapshot's range width.
             const double f0 = s.initialFmin[i], g0 = s.initialFmax[i];
@@ -140,7 +181,8 @@ void SiteTreeModel::setSnapshot(const SiteRangeSnapshot &snapshot)
         for (int r = 0; r < int(sites.size()); ++r) {
             const auto &o = m_values[size_t(sites[size_t(r)])];
             const auto &n = values[size_t(sites[size_t(r)])];
-            if (o.bits != n.bits || !same(o.fmin, n.fmin) || !same(o.fmax, n.fmax) || !same(o.moved, n.moved)) {
+            if (o.bits != n.bits || !same(o.fmin, n.fmin) || !same(o.fmax, n.fmax) || !same(o.moved, n.moved)
+                || !same(o.clipPercent, n.clipPercent) || !same(o.sqnrDb, n.sqnrDb) || !same(o.outliers, n.outliers)) {
                 if (first < 0)
                     first = r;
                 last = r;
@@ -255,6 +297,14 @@ QVariant SiteTreeModel::siteData(int site, int column, int role) const
             return number(v.width, role);
         case MovedColumn:
             return number(v.moved, role);
+        case ClipRateColumn:
+            return number(v.clipPercent, role);
+        case SqnrColumn:
+            if (role == Qt::DisplayRole && std::isinf(v.sqnrDb))
+                return v.sqnrDb > 0 ? QStringLiteral("∞") : QStringLiteral("−∞");
+            return number(v.sqnrDb, role);
+        case OutliersColumn:
+            return role == SortRole || std::isnan(v.outliers) ? number(v.outliers, role) : QVariant(int(v.outliers));
         default:
             return {};
         }
@@ -265,6 +315,19 @@ QVariant SiteTreeModel::siteData(int site, int column, int role) const
 
 QVariant SiteTreeModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
+    if (orientation == Qt::Horizontal && role == Qt::ToolTipRole) {
+        switch (section) {
+        case ClipRateColumn:
+            return tr("Share of the snapshot batch's values outside [fmin, fmax], in %");
+        case SqnrColumn:
+            return tr("Signal-to-quantization-noise ratio on the snapshot batch: 10·log10(Σx² / Σ(x − q(x))²)");
+        case OutliersColumn:
+            return tr("Channels whose max|x| exceeds %1 × the median over the site's channels (watched sites only)")
+                .arg(kDefaultOutlierThreshold);
+        default:
+            return {};
+        }
+    }
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     switch (section) {
@@ -280,6 +343,12 @@ QVariant SiteTreeModel::headerData(int section, Qt::Orientation orientation, int
         return tr("Width");
     case MovedColumn:
         return tr("Moved %");
+    case ClipRateColumn:
+        return tr("Clipped %");
+    case SqnrColumn:
+        return tr("SQNR dB");
+    case OutliersColumn:
+        return tr("Outliers");
     default:
         return {};
     }

@@ -2,11 +2,13 @@
 
 #include "core/quant/precision_map.h"
 #include "core/store/run_types.h"
+#include "widgets/outlier_stats.h"
 
 #include <QAbstractItemModel>
 #include <QSortFilterProxyModel>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -25,13 +27,31 @@ struct SiteRangeSnapshot
     std::vector<float> initialFmax;
     PrecisionMap precision;
     std::int64_t step = -1; // step of fmin/fmax; -1 before the first snapshot
+    // Per-site statistics of the latest snapshot, indexed like `sites` (short or empty = unknown,
+    // NaN = not measured): fraction of values outside [fmin, fmax] (0..1), SQNR in dB, and the
+    // number of outlier channels (widgets/outlier_stats.h; -1 = the site is not watched).
+    std::vector<float> clipRate;
+    std::vector<float> sqnrDb;
+    std::vector<int> outlierChannels;
 
     // The latest snapshot of a run file's ranges. Throws mq::Error when the header's precision
     // map does not parse.
     static SiteRangeSnapshot fromRun(const RunHeader &header, const RangeSeries &ranges);
+    // The same plus the latest rows of the "site_stats" group (series clip_rate, sqnr_db,
+    // [n, n_sites]) and the "outliers" group (one series of per-channel max|x| per watched site),
+    // outliers counted at `outlierThreshold` × median. Empty groups leave the statistics unknown.
+    static SiteRangeSnapshot fromRun(const RunHeader &header, const RangeSeries &ranges,
+        const VectorSeries &siteStats, const VectorSeries &outliers,
+        double outlierThreshold = kDefaultOutlierThreshold);
+    // Replaces the statistics with a live snapshot's (SnapshotEvent::clipRate, sqnrDb and
+    // channelMaxAbs counted at `outlierThreshold`); vectors that do not match `sites` are ignored.
+    void setStatistics(const std::vector<float> &clipRateBySite, const std::vector<float> &sqnrDbBySite,
+        const std::map<std::string, std::vector<float>> &channelMaxAbs,
+        double outlierThreshold = kDefaultOutlierThreshold);
 };
 
-// Layers → sites, one row per site of the snapshot, in the snapshot's order. Top-level rows are
+// Layers → sites, one row per site of the snapshot, in the snapshot's order. Columns: site, bits,
+// fmin, fmax, width, moved %, clipping %, SQNR (dB), outlier channels. Top-level rows are
 // the decoder layers ("layer 0", …), then "model" for the sites outside the layers and "other"
 // for names that are not sites. GUI thread only.
 //
@@ -42,7 +62,18 @@ class SiteTreeModel : public QAbstractItemModel
     Q_OBJECT
 
 public:
-    enum Column { SiteColumn, BitsColumn, FminColumn, FmaxColumn, WidthColumn, MovedColumn, ColumnCount };
+    enum Column {
+        SiteColumn,
+        BitsColumn,
+        FminColumn,
+        FmaxColumn,
+        WidthColumn,
+        MovedColumn,
+        ClipRateColumn, // % of the snapshot batch outside [fmin, fmax]
+        SqnrColumn,     // dB
+        OutliersColumn, // outlier-channel count (watched sites only)
+        ColumnCount
+    };
     enum Roles {
         SortRole = Qt::UserRole, // numbers as double (NaN when unknown), the site's order in column 0
         SiteNameRole,            // full site name ("layers.3.mlp.down.in"); empty for layer rows
@@ -77,6 +108,7 @@ private:
     {
         int bits = 0;
         double fmin, fmax, width, moved; // NaN when unknown
+        double clipPercent, sqnrDb, outliers; // NaN when unknown
     };
 
     static std::vector<Group> groupSites(const std::vector<std::string> &sites);
