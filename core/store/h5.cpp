@@ -1,4 +1,5 @@
 #include "core/store/h5.h"
+#include "core/store/hdf5_version.h"
 
 #include "core/util/error.h"
 
@@ -209,3 +210,15 @@ std::vector<hsize_t> dims(hid_t dataset, const std::string &path)
 }
 
 } // namespace mq::h5
+
+namespace mq {
+
+std::string hdf5LibraryVersion()
+{
+    unsigned major = 0, minor = 0, release = 0;
+    if (H5get_libversion(&major, &minor, &release) < 0)
+        return "unknown";
+    return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release);
+}
+
+} // namespace mq
