@@ -13,6 +13,9 @@ PACKAGES=(
   # LibTorch on Debian links the reference BLAS (~5 GFLOP/s); OpenBLAS takes over the
   # libblas.so.3 alternative (~95 GFLOP/s per core).
   libopenblas0-openmp
+  # the runtime benchmark's measured alternatives (tests/bench/runtime_bench.cpp, optional there):
+  # oneDNN's int8 matmul and OpenBLAS's sgemm; jq reads mq-run's JSON in scripts/runtime_bench.sh
+  libdnnl-dev libopenblas-openmp-dev jq
   # GUI tests and screenshots, device benchmarking
   xvfb xauth imagemagick adb
   # the .deb and its checks (tests/packaging): cpack's dpkg-shlibdeps, lintian, desktop/AppStream validators

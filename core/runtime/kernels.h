@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/runtime/fixed_point.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -80,5 +82,19 @@ private:
 
 // y[rows, out] = A W^T + bias (bias nullptr or `out` values).
 void matmul(const PackedF32 &w, int rows, const float *a, const float *bias, float *y);
+
+// Requantizes an accumulator block acc[rows, out]: dst = clamp(round(acc * M[o]) + zeroPoint, qmin,
+// qmax), one rounding with halves away from zero, M = multiplier * 2^-(31 + rightShift). The same
+// integers as mq::requantize (fixed_point.h) for every multiplier decomposeMultiplier makes, and
+// the exact rounded product for any multiplier in [0, 2^31) with rightShift >= -31 (the tiny
+// multipliers of a 64-bit decomposition, whose products round to 0, included). `multipliers` holds
+// 1 (per tensor) or `out` values; qmin/qmax must fit the destination type. Throws
+// std::invalid_argument for a negative multiplier or a rightShift below -31.
+void requantize(int rows, int out, const int32_t *acc, const std::vector<FixedMultiplier> &multipliers,
+    int32_t zeroPoint, int32_t qmin, int32_t qmax, int32_t *dst);
+void requantize(int rows, int out, const int32_t *acc, const std::vector<FixedMultiplier> &multipliers,
+    int32_t zeroPoint, int32_t qmin, int32_t qmax, uint8_t *dst);
+void requantize(int rows, int out, const int32_t *acc, const std::vector<FixedMultiplier> &multipliers,
+    int32_t zeroPoint, int32_t qmin, int32_t qmax, int16_t *dst);
 
 } // namespace mq::kernels

@@ -1,0 +1,742 @@
+#include "core/runtime/executor.h"
+
+#include "core/runtime/fixed_point.h"
+#include "core/runtime/int_ops.h"
+#include "core/runtime/kernels.h"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+namespace mq {
+
+namespace {
+
+[[noreturn]] void fail(const Package &p, const std::string &what)
+{
+    throw PackageError(p.sourceName() + ": " + what);
+}
+
+template <typename T>
+std::vector<T> readVector(const Package &p, const std::string &name)
+{
+    const PackageTensor t = p.tensor(name);
+    std::vector<T> v(t.size / sizeof(T));
+    if (!v.empty())
+        std::memcpy(v.data(), t.data, v.size() * sizeof(T));
+    return v;
+}
+
+const float *floatData(const Package &p, const std::string &name)
+{
+    return reinterpret_cast<const float *>(p.tensor(name).data);
+}
+
+// y = norm(x) * w (+ b) in float, the simulation's formulas (HF semantics).
+void floatNorm(const float *x, float *y, int n, bool layerNorm, float eps, const float *w, const float *b)
+{
+    if (layerNorm) {
+        double mean = 0;
+        for (int i = 0; i < n; ++i)
+            mean += x[i];
+        mean /= n;
+        double var = 0;
+        for (int i = 0; i < n; ++i)
+            var += (x[i] - mean) * (x[i] - mean);
+        var /= n;
+        const double r = 1.0 / std::sqrt(var + double(eps));
+        for (int i = 0; i < n; ++i)
+            y[i] = float((x[i] - mean) * r) * w[i] + (b ? b[i] : 0.0f);
+    } else {
+        double ss = 0;
+        for (int i = 0; i < n; ++i)
+            ss += double(x[i]) * x[i];
+        const float r = float(1.0 / std::sqrt(ss / n + double(eps)));
+        for (int i = 0; i < n; ++i)
+            y[i] = x[i] * r * w[i] + (b ? b[i] : 0.0f);
+    }
+}
+
+float activation(int kind, float x)
+{
+    switch (kind) {
+    case 0: return x / (1.0f + std::exp(-x));
+    case 1: return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
+    default: {
+        const float k = 0.79788456080286536f; // sqrt(2/pi)
+        return 0.5f * x * (1.0f + std::tanh(k * (x + 0.044715f * x * x * x)));
+    }
+    }
+}
+
+// The attention mask of the simulation: key j is visible from query position i when j <= i and,
+// with a sliding window w, i - j < w.
+int firstVisible(const ModelPackageConfig &c, int pos)
+{
+    return c.slidingWindow > 0 ? std::max(0, pos - c.slidingWindow + 1) : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// FP32
+
+class FloatExecutor : public ModelExecutor
+{
+public:
+    FloatExecutor(Package package, ModelPackageConfig config)
+        : ModelExecutor(std::move(package), std::move(config))
+    {
+        const ModelPackageConfig &c = m_config;
+        const Package &p = m_package;
+        m_layers.resize(size_t(c.layers));
+        for (int l = 0; l < c.layers; ++l) {
+            Layer &L = m_layers[size_t(l)];
+            L.attnNormW = readVector<float>(p, layerTensorName(l, "attn_norm.weight"));
+            L.mlpNormW = readVector<float>(p, layerTensorName(l, "mlp_norm.weight"));
+            if (c.normBias) {
+                L.attnNormB = readVector<float>(p, layerTensorName(l, "attn_norm.bias"));
+                L.mlpNormB = readVector<float>(p, layerTensorName(l, "mlp_norm.bias"));
+            }
+            for (int i = 0; i < kRtLinearCount; ++i) {
+                const RtLinear lin = RtLinear(i);
+                const std::string n = rtLinearName(lin);
+                L.w[size_t(i)] = kernels::PackedF32::from(floatData(p, layerTensorName(l, n + ".weight")),
+                    rtLinearOut(c, lin), rtLinearIn(c, lin));
+                if (rtLinearHasBias(c, lin))
+                    L.b[size_t(i)] = readVector<float>(p, layerTensorName(l, n + ".bias"));
+            }
+        }
+        m_cos = floatData(p, "rope.cos");
+        m_sin = floatData(p, "rope.sin");
+        m_embed = floatData(p, "embed.weight");
+        clearCache();
+    }
+
+    size_t weightBytes() const override
+    {
+        const ModelPackageConfig &c = m_config;
+        size_t n = 0;
+        for (int i = 0; i < kRtLinearCount; ++i)
+            n += size_t(rtLinearOut(c, RtLinear(i))) * size_t(rtLinearIn(c, RtLinear(i))) * 4;
+        return n * size_t(c.layers);
+    }
+
+protected:
+    void clearCache() override
+    {
+        m_k.assign(size_t(m_config.layers), {});
+        m_v.assign(size_t(m_config.layers), {});
+    }
+
+    void decoderLayers(const int32_t *tokens, int T, std::vector<float> &x) override
+    {
+        const ModelPackageConfig &c = m_config;
+        const int H = c.hidden, D = c.headDim, rd = c.rotaryDim, G = c.heads / c.kvHeads;
+        const int P = m_position;
+        x.assign(size_t(T) * H, 0.0f);
+        for (int t = 0; t < T; ++t)
+            for (int i = 0; i < H; ++i)
+                x[size_t(t) * H + i] = m_embed[size_t(tokens[t]) * H + i] * c.embedScale;
+        std::vector<float> h(size_t(T) * H), q(size_t(T) * c.qDim()), k(size_t(T) * c.kvDim()),
+            v(size_t(T) * c.kvDim()), attn(size_t(T) * c.qDim()), o(size_t(T) * H), g(size_t(T) * c.inter),
+            u(size_t(T) * c.inter), scores;
+        auto linear = [&](const Layer &L, RtLinear lin, const float *in, float *out) {
+            const auto i = size_t(lin);
+            kernels::matmul(L.w[i], T, in, L.b[i].empty() ? nullptr : L.b[i].data(), out);
+        };
+        for (int l = 0; l < c.layers; ++l) {
+            const Layer &L = m_layers[size_t(l)];
+            for (int t = 0; t < T; ++t)
+                floatNorm(&x[size_t(t) * H], &h[size_t(t) * H], H, c.layerNorm, c.normEps, L.attnNormW.data(),
+                    L.attnNormB.empty() ? nullptr : L.attnNormB.data());
+            linear(L, RtLinear::Q, h.data(), q.data());
+            linear(L, RtLinear::K, h.data(), k.data());
+            linear(L, RtLinear::V, h.data(), v.data());
+            for (int t = 0; t < T; ++t) {
+                const float *cs = m_cos + size_t(P + t) * rd, *sn = m_sin + size_t(P + t) * rd;
+                auto rope = [&](float *vec) {
+                    std::vector<float> tmp(vec, vec + rd);
+                    const int half = rd / 2;
+                    for (int i = 0; i < rd; ++i) {
+                        const float rot = i < half ? -tmp[size_t(i + half)] : tmp[size_t(i - half)];
+                        vec[i] = tmp[size_t(i)] * cs[i] + rot * sn[i];
+                    }
+                };
+                for (int hh = 0; hh < c.heads; ++hh)
+                    rope(&q[size_t(t) * c.qDim() + size_t(hh) * D]);
+                for (int hh = 0; hh < c.kvHeads; ++hh)
+                    rope(&k[size_t(t) * c.kvDim() + size_t(hh) * D]);
+            }
+            std::vector<float> &ck = m_k[size_t(l)], &cv = m_v[size_t(l)];
+            ck.insert(ck.end(), k.begin(), k.end());
+            cv.insert(cv.end(), v.begin(), v.end());
+            const float inv = float(1.0 / std::sqrt(double(D)));
+            for (int hh = 0; hh < c.heads; ++hh) {
+                const int kvh = hh / G;
+                for (int t = 0; t < T; ++t) {
+                    const int pos = P + t, lo = firstVisible(c, pos);
+                    const float *qv = &q[size_t(t) * c.qDim() + size_t(hh) * D];
+                    scores.assign(size_t(pos - lo + 1), 0.0f);
+                    float mx = -INFINITY;
+                    for (int s = lo; s <= pos; ++s) {
+                        const float *kv = &ck[size_t(s) * c.kvDim() + size_t(kvh) * D];
+                        float dot = 0;
+                        for (int d = 0; d < D; ++d)
+                            dot += qv[d] * kv[d];
+                        scores[size_t(s - lo)] = dot * inv;
+                        mx = std::max(mx, scores[size_t(s - lo)]);
+                    }
+                    double sum = 0;
+                    for (float &sc : scores) {
+                        sc = std::exp(sc - mx);
+                        sum += sc;
+                    }
+                    float *out = &attn[size_t(t) * c.qDim() + size_t(hh) * D];
+                    std::fill(out, out + D, 0.0f);
+                    for (int s = lo; s <= pos; ++s) {
+                        const float pr = float(scores[size_t(s - lo)] / sum);
+                        const float *vv = &cv[size_t(s) * c.kvDim() + size_t(kvh) * D];
+                        for (int d = 0; d < D; ++d)
+                            out[d] += pr * vv[d];
+                    }
+                }
+            }
+            linear(L, RtLinear::O, attn.data(), o.data());
+            for (size_t i = 0; i < x.size(); ++i)
+                x[i] += o[i];
+            for (int t = 0; t < T; ++t)
+                floatNorm(&x[size_t(t) * H], &h[size_t(t) * H], H, c.layerNorm, c.normEps, L.mlpNormW.data(),
+                    L.mlpNormB.empty() ? nullptr : L.mlpNormB.data());
+            linear(L, RtLinear::Gate, h.data(), g.data());
+            linear(L, RtLinear::Up, h.data(), u.data());
+            for (size_t i = 0; i < g.size(); ++i)
+                g[i] = activation(c.activation, g[i]) * u[i];
+            linear(L, RtLinear::Down, g.data(), o.data());
+            for (size_t i = 0; i < x.size(); ++i)
+                x[i] += o[i];
+        }
+    }
+
+private:
+    struct Layer
+    {
+        std::vector<float> attnNormW, attnNormB, mlpNormW, mlpNormB;
+        std::array<kernels::PackedF32, kRtLinearCount> w;
+        std::array<std::vector<float>, kRtLinearCount> b;
+    };
+    std::vector<Layer> m_layers;
+    const float *m_cos = nullptr, *m_sin = nullptr, *m_embed = nullptr;
+    std::vector<std::vector<float>> m_k, m_v;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Integer variants
+
+using intops::QuantParams;
+
+// How a site's codes enter an integer matrix product: u8 as they are, or int16 after subtracting
+// `shift` (qmin + 32768), which moves a 16-bit asymmetric grid [0, 65535] onto int16 unchanged in
+// its differences.
+struct Narrow
+{
+    bool u8 = true;
+    int32_t shift = 0;
+};
+
+Narrow narrowOf(const QuantParams &q) { return q.qmin >= 0 && q.qmax <= 255 ? Narrow {true, 0} : Narrow {false, q.qmin + 32768}; }
+
+class IntExecutor : public ModelExecutor
+{
+public:
+    IntExecutor(Package package, ModelPackageConfig config)
+        : ModelExecutor(std::move(package), std::move(config))
+    {
+        const ModelPackageConfig &c = m_config;
+        const Package &p = m_package;
+        m_layers.resize(size_t(c.layers));
+        for (int l = 0; l < c.layers; ++l)
+            loadLayer(l);
+        // Every layer's residual add goes into the next layer's attn_norm.in grid.
+        for (int l = 0; l + 1 < c.layers; ++l) {
+            Layer &L = m_layers[size_t(l)];
+            L.addMlp = intops::makeAdd(L.site(RtSite::MlpNormIn), L.site(RtSite::DownOut),
+                m_layers[size_t(l + 1)].site(RtSite::AttnNormIn));
+        }
+        m_cos = readVector<int32_t>(p, "rope.cos");
+        m_sin = readVector<int32_t>(p, "rope.sin");
+        m_embed = floatData(p, "embed.weight");
+        m_inScale = readVector<float>(p, layerTensorName(0, "attn_norm.in.scale"))[0];
+        clearCache();
+    }
+
+    size_t weightBytes() const override
+    {
+        size_t n = 0;
+        for (const Layer &L : m_layers)
+            for (const kernels::PackedWeights &w : L.w)
+                n += w.bytes();
+        return n;
+    }
+
+protected:
+    struct Layer
+    {
+        std::array<QuantParams, kRtSiteCount> sites;
+        const QuantParams &site(RtSite s) const { return sites[size_t(s)]; }
+        std::array<kernels::PackedWeights, kRtLinearCount> w;
+        std::array<std::vector<int32_t>, kRtLinearCount> bias;
+        std::array<std::vector<FixedMultiplier>, kRtLinearCount> mult;
+        intops::NormParams attnNorm, mlpNorm;
+        intops::RopeParams ropeQ, ropeK;
+        FixedMultiplier vToPv, qkMult, pvMult;
+        intops::SoftmaxParams softmax;
+        std::vector<int32_t> actTable;
+        intops::MulParams siluMul, gluMul;
+        intops::AddParams addAttn, addMlp;
+        // KV cache: codes of attn.qk.in2 and attn.pv.in2 per position, [position][kv_dim], u8
+        // (8-bit sites) or int16 (16-bit, shifted as for the products).
+        Narrow kNarrow, vNarrow;
+        std::vector<uint8_t> k8, v8;
+        std::vector<int16_t> k16, v16;
+    };
+
+    void loadLayer(int l)
+    {
+        const ModelPackageConfig &c = m_config;
+        const Package &p = m_package;
+        Layer &L = m_layers[size_t(l)];
+        auto name = [&](const std::string &suffix) { return layerTensorName(l, suffix); };
+        for (int s = 0; s < kRtSiteCount; ++s) {
+            if (!rtSiteExists(RtSite(s), c.activation))
+                continue;
+            const std::string site = rtSiteName(RtSite(s));
+            const float scale = readVector<float>(p, name(site + ".scale"))[0];
+            const std::vector<int32_t> q = readVector<int32_t>(p, name(site + ".quant"));
+            if (!(scale > 0.0f) || !std::isfinite(scale))
+                fail(p, "tensor " + name(site + ".scale") + " must be a positive finite scale");
+            if (q[1] >= q[2] || q[1] < -32768 || q[2] > 65535 || int64_t(q[2]) - q[1] > 65535)
+                fail(p, "tensor " + name(site + ".quant") + " holds the grid [" + std::to_string(q[1]) + ", "
+                        + std::to_string(q[2]) + "]; the runtime supports grids of at most 16 bits");
+            L.sites[size_t(s)] = QuantParams {double(scale), q[0], q[1], q[2]};
+        }
+        for (int i = 0; i < kRtLinearCount; ++i)
+            loadLinear(l, RtLinear(i));
+        auto norm = [&](const std::string &n, RtSite in, RtSite out) {
+            const std::vector<int32_t> w = readVector<int32_t>(p, name(n + ".weight"));
+            const float ws = readVector<float>(p, name(n + ".weight_scale"))[0];
+            const int32_t wz = readVector<int32_t>(p, name(n + ".weight_zero_point"))[0];
+            std::vector<float> b;
+            if (c.normBias)
+                b = readVector<float>(p, name(n + ".bias"));
+            return intops::makeNorm(c.layerNorm, c.hidden, L.site(in), c.normEps, w.data(), wz, ws,
+                b.empty() ? nullptr : b.data(), L.site(out));
+        };
+        L.attnNorm = norm("attn_norm", RtSite::AttnNormIn, RtSite::AttnNormOut);
+        L.mlpNorm = norm("mlp_norm", RtSite::MlpNormIn, RtSite::MlpNormOut);
+        L.ropeQ = intops::makeRope(c.headDim, c.rotaryDim, L.site(RtSite::QOut), L.site(RtSite::QkIn));
+        L.ropeK = intops::makeRope(c.headDim, c.rotaryDim, L.site(RtSite::KOut), L.site(RtSite::QkIn2));
+        L.vToPv = intops::decomposeMultiplier64(L.site(RtSite::VOut).scale / L.site(RtSite::PvIn2).scale);
+        L.qkMult = intops::decomposeMultiplier64(
+            L.site(RtSite::QkIn).scale * L.site(RtSite::QkIn2).scale / L.site(RtSite::QkOut).scale);
+        L.pvMult = intops::decomposeMultiplier64(
+            L.site(RtSite::PvIn).scale * L.site(RtSite::PvIn2).scale / L.site(RtSite::PvOut).scale);
+        const std::vector<int32_t> expTable = readVector<int32_t>(p, name("attn.softmax.exp_table"));
+        if (expTable.empty() || expTable[0] != (1 << 30))
+            fail(p, "tensor " + name("attn.softmax.exp_table") + " must start with 2^30 (exp(0) in Q30)");
+        L.softmax = intops::makeSoftmax(expTable, L.site(RtSite::PvIn));
+        L.actTable = readVector<int32_t>(p, name("mlp.act.table"));
+        const QuantParams &gate = L.site(RtSite::GateOut);
+        if (int64_t(L.actTable.size()) != int64_t(gate.qmax) - gate.qmin + 1)
+            fail(p, "tensor " + name("mlp.act.table") + " has " + std::to_string(L.actTable.size())
+                    + " entries, the grid of mlp.gate.out needs " + std::to_string(int64_t(gate.qmax) - gate.qmin + 1));
+        const QuantParams &tableOut = L.site(c.activation == 0 ? RtSite::ActIn2 : RtSite::ActOut);
+        for (int32_t v : L.actTable)
+            if (v < tableOut.qmin || v > tableOut.qmax)
+                fail(p, "tensor " + name("mlp.act.table") + " holds a code outside the grid of its output site");
+        if (c.activation == 0)
+            L.siluMul = intops::makeMul(gate, L.site(RtSite::ActIn2), L.site(RtSite::ActOut));
+        L.gluMul = intops::makeMul(L.site(RtSite::ActOut), L.site(RtSite::UpOut), L.site(RtSite::DownIn));
+        L.addAttn = intops::makeAdd(L.site(RtSite::AttnNormIn), L.site(RtSite::OOut), L.site(RtSite::MlpNormIn));
+        L.kNarrow = narrowOf(L.site(RtSite::QkIn2));
+        L.vNarrow = narrowOf(L.site(RtSite::PvIn2));
+    }
+
+    void loadLinear(int l, RtLinear lin)
+    {
+        const ModelPackageConfig &c = m_config;
+        const Package &p = m_package;
+        Layer &L = m_layers[size_t(l)];
+        const std::string n = layerTensorName(l, rtLinearName(lin));
+        const int out = rtLinearOut(c, lin), in = rtLinearIn(c, lin);
+        const std::vector<int32_t> zp = readVector<int32_t>(p, n + ".weight_zero_point");
+        const std::vector<int32_t> mult = readVector<int32_t>(p, n + ".multiplier");
+        const std::vector<int32_t> shift = readVector<int32_t>(p, n + ".shift");
+        const std::vector<float> scale = readVector<float>(p, n + ".weight_scale");
+        auto perChannelOrOne = [&](size_t size, const std::string &what) {
+            if (size != 1 && size != size_t(out))
+                fail(p, "tensor " + n + what + " has " + std::to_string(size) + " values; it needs 1 (per tensor) or "
+                        + std::to_string(out) + " (per output channel)");
+        };
+        perChannelOrOne(zp.size(), ".weight_zero_point");
+        perChannelOrOne(mult.size(), ".multiplier");
+        perChannelOrOne(scale.size(), ".weight_scale");
+        if (shift.size() != mult.size())
+            fail(p, "tensor " + n + ".shift has " + std::to_string(shift.size()) + " values, " + n + ".multiplier "
+                    + std::to_string(mult.size()));
+        const PackageTensor w = p.tensor(n + ".weight");
+        const bool int4 = w.dtype == PackageDType::S4Packed;
+        if ((c.variant == ModelVariant::W4A8) != int4)
+            fail(p, "tensor " + n + ".weight is " + packageDTypeName(w.dtype) + " but the package is "
+                    + modelVariantName(c.variant) + " (W4A8 stores packed s4 weights, the others s8)");
+        L.w[size_t(lin)] = int4 ? kernels::PackedWeights::fromS4(w.data, out, in, zp)
+                                : kernels::PackedWeights::fromS8(reinterpret_cast<const int8_t *>(w.data), out, in, zp);
+        L.mult[size_t(lin)].resize(mult.size());
+        for (size_t i = 0; i < mult.size(); ++i) {
+            if (mult[i] < 0 || shift[i] < -31 || shift[i] > 31 || (mult[i] != 0 && mult[i] < (1 << 30)))
+                fail(p, "tensor " + n + ".multiplier / .shift entry " + std::to_string(i)
+                        + " is not a normalised Q31 multiplier with a shift in [-31, 31]");
+            L.mult[size_t(lin)][i] = FixedMultiplier {mult[i], int(shift[i])};
+        }
+        if (rtLinearHasBias(c, lin))
+            L.bias[size_t(lin)] = readVector<int32_t>(p, n + ".bias");
+        const Narrow nIn = narrowOf(L.site(rtLinearInput(lin)));
+        if (c.variant == ModelVariant::A16 ? nIn.u8 : !nIn.u8)
+            fail(p, std::string("the grid of ") + rtSiteName(rtLinearInput(lin)) + " in layer " + std::to_string(l)
+                    + " does not match a " + modelVariantName(c.variant) + " package's linear inputs");
+    }
+
+    void clearCache() override
+    {
+        for (Layer &L : m_layers) {
+            L.k8.clear();
+            L.v8.clear();
+            L.k16.clear();
+            L.v16.clear();
+        }
+    }
+
+    // The inspection hook (ModelExecutor::setSiteObserver) for a whole-tensor site.
+    void observe(int l, RtSite site, std::vector<int32_t> &codes)
+    {
+        if (m_observer)
+            m_observer(SiteCodes {l, site, -1, -1, 0, codes.data(), codes.size()});
+    }
+
+    // acc = (codes - z) W^T + bias, then requantized into `out`'s grid.
+    void linear(const Layer &L, RtLinear lin, int T, const std::vector<int32_t> &in, std::vector<int32_t> &out)
+    {
+        const QuantParams &qi = L.site(rtLinearInput(lin));
+        const QuantParams &qo = L.site(rtLinearOutput(lin));
+        const kernels::PackedWeights &w = L.w[size_t(lin)];
+        const int outDim = w.out();
+        const size_t n = size_t(T) * size_t(w.in());
+        m_acc.resize(size_t(T) * size_t(outDim));
+        const int32_t *bias = L.bias[size_t(lin)].empty() ? nullptr : L.bias[size_t(lin)].data();
+        const Narrow nr = narrowOf(qi);
+        if (nr.u8) {
+            m_u8.resize(n);
+            for (size_t i = 0; i < n; ++i)
+                m_u8[i] = uint8_t(in[i]);
+            kernels::matmul(w, T, m_u8.data(), qi.zeroPoint, bias, m_acc.data());
+        } else {
+            m_s16.resize(n);
+            for (size_t i = 0; i < n; ++i)
+                m_s16[i] = int16_t(in[i] - nr.shift);
+            kernels::matmul(w, T, m_s16.data(), qi.zeroPoint - nr.shift, bias, m_acc.data());
+        }
+        out.resize(m_acc.size());
+        const std::vector<FixedMultiplier> &m = L.mult[size_t(lin)];
+        const bool perChannel = m.size() > 1;
+        for (int t = 0; t < T; ++t)
+            for (int o = 0; o < outDim; ++o) {
+                const size_t i = size_t(t) * size_t(outDim) + size_t(o);
+                out[i] = intops::requantize64(m_acc[i], m[perChannel ? size_t(o) : 0], qo.zeroPoint, qo.qmin, qo.qmax);
+            }
+    }
+
+    template <typename K>
+    void scoreRow(const Layer &L, const int32_t *q, const K *keys, int32_t kShift, int kvOffset, int lo, int hi,
+        int32_t *scores) const
+    {
+        const ModelPackageConfig &c = m_config;
+        const int D = c.headDim;
+        const int32_t zq = L.site(RtSite::QkIn).zeroPoint, zk = L.site(RtSite::QkIn2).zeroPoint - kShift;
+        const QuantParams &qo = L.site(RtSite::QkOut);
+        for (int s = lo; s <= hi; ++s) {
+            const K *k = keys + size_t(s) * size_t(c.kvDim()) + size_t(kvOffset);
+            int64_t acc = 0;
+            for (int d = 0; d < D; ++d)
+                acc += int64_t(q[d] - zq) * int64_t(int32_t(k[d]) - zk);
+            scores[s - lo] = intops::requantize64(acc, L.qkMult, qo.zeroPoint, qo.qmin, qo.qmax);
+        }
+    }
+
+    template <typename V>
+    void pvRow(const Layer &L, const int32_t *probs, const V *values, int32_t vShift, int kvOffset, int lo, int hi,
+        int32_t *out)
+    {
+        const ModelPackageConfig &c = m_config;
+        const int D = c.headDim;
+        const int32_t zp = L.site(RtSite::PvIn).zeroPoint, zv = L.site(RtSite::PvIn2).zeroPoint - vShift;
+        const QuantParams &qo = L.site(RtSite::PvOut);
+        m_acc64.assign(size_t(D), 0);
+        for (int s = lo; s <= hi; ++s) {
+            const int64_t pr = probs[s - lo] - zp;
+            if (pr == 0)
+                continue;
+            const V *v = values + size_t(s) * size_t(c.kvDim()) + size_t(kvOffset);
+            for (int d = 0; d < D; ++d)
+                m_acc64[size_t(d)] += pr * int64_t(int32_t(v[d]) - zv);
+        }
+        for (int d = 0; d < D; ++d)
+            out[d] = intops::requantize64(m_acc64[size_t(d)], L.pvMult, qo.zeroPoint, qo.qmin, qo.qmax);
+    }
+
+    void attention(int l, Layer &L, int T, const std::vector<int32_t> &q, std::vector<int32_t> &out)
+    {
+        const ModelPackageConfig &c = m_config;
+        const int D = c.headDim, G = c.heads / c.kvHeads, P = m_position;
+        out.assign(size_t(T) * size_t(c.qDim()), 0);
+        for (int h = 0; h < c.heads; ++h) {
+            const int kvOffset = (h / G) * D;
+            for (int t = 0; t < T; ++t) {
+                const int pos = P + t, lo = firstVisible(c, pos);
+                const int32_t *qv = &q[size_t(t) * size_t(c.qDim()) + size_t(h) * D];
+                m_scores.resize(size_t(pos - lo + 1));
+                m_probs.resize(m_scores.size());
+                if (L.kNarrow.u8)
+                    scoreRow(L, qv, L.k8.data(), 0, kvOffset, lo, pos, m_scores.data());
+                else
+                    scoreRow(L, qv, L.k16.data(), L.kNarrow.shift, kvOffset, lo, pos, m_scores.data());
+                if (m_observer)
+                    m_observer(SiteCodes {l, RtSite::QkOut, h, t, lo, m_scores.data(), m_scores.size()});
+                intops::softmaxRow(m_scores.data(), int(m_scores.size()), m_probs.data(), L.softmax);
+                if (m_observer)
+                    m_observer(SiteCodes {l, RtSite::PvIn, h, t, lo, m_probs.data(), m_probs.size()});
+                int32_t *o = &out[size_t(t) * size_t(c.qDim()) + size_t(h) * D];
+                if (L.vNarrow.u8)
+                    pvRow(L, m_probs.data(), L.v8.data(), 0, kvOffset, lo, pos, o);
+                else
+                    pvRow(L, m_probs.data(), L.v16.data(), L.vNarrow.shift, kvOffset, lo, pos, o);
+            }
+        }
+    }
+
+    static void appendCache(const Narrow &nr, const std::vector<int32_t> &codes, std::vector<uint8_t> &c8,
+        std::vector<int16_t> &c16)
+    {
+        if (nr.u8)
+            for (int32_t v : codes)
+                c8.push_back(uint8_t(v));
+        else
+            for (int32_t v : codes)
+                c16.push_back(int16_t(v - nr.shift));
+    }
+
+    void decoderLayers(const int32_t *tokens, int T, std::vector<float> &hidden) override
+    {
+        const ModelPackageConfig &c = m_config;
+        const int H = c.hidden, D = c.headDim, rd = c.rotaryDim, P = m_position;
+        const size_t TH = size_t(T) * size_t(H);
+        // The float end: embedding lookup, quantized into layer 0's attn_norm.in grid as the
+        // simulation does (float32 division, round half to even).
+        std::vector<int32_t> &x = m_x;
+        x.resize(TH);
+        {
+            const QuantParams &in = m_layers[0].site(RtSite::AttnNormIn);
+            for (int t = 0; t < T; ++t)
+                for (int i = 0; i < H; ++i) {
+                    const float e = m_embed[size_t(tokens[t]) * H + i] * c.embedScale;
+                    const float code = std::nearbyint(e / m_inScale) + float(in.zeroPoint);
+                    x[size_t(t) * H + i] = intops::clampCode(int64_t(code), in.qmin, in.qmax);
+                }
+        }
+        std::vector<int32_t> h(TH), q, k, v, qr(size_t(T) * size_t(c.qDim())), kr(size_t(T) * size_t(c.kvDim())),
+            vr(size_t(T) * size_t(c.kvDim())), attn, o, x2(TH), g, u, a(size_t(T) * size_t(c.inter)),
+            sig(size_t(T) * size_t(c.inter)), dIn(size_t(T) * size_t(c.inter)), down;
+        for (int l = 0; l < c.layers; ++l) {
+            Layer &L = m_layers[size_t(l)];
+            observe(l, RtSite::AttnNormIn, x);
+            for (int t = 0; t < T; ++t)
+                intops::normRow(&x[size_t(t) * H], &h[size_t(t) * H], L.attnNorm);
+            observe(l, RtSite::AttnNormOut, h);
+            linear(L, RtLinear::Q, T, h, q);
+            observe(l, RtSite::QOut, q);
+            linear(L, RtLinear::K, T, h, k);
+            observe(l, RtSite::KOut, k);
+            linear(L, RtLinear::V, T, h, v);
+            observe(l, RtSite::VOut, v);
+            for (int t = 0; t < T; ++t) {
+                const int32_t *cs = &m_cos[size_t(P + t) * rd], *sn = &m_sin[size_t(P + t) * rd];
+                for (int hh = 0; hh < c.heads; ++hh) {
+                    const size_t off = size_t(t) * size_t(c.qDim()) + size_t(hh) * D;
+                    intops::ropeHead(&q[off], &qr[off], cs, sn, L.ropeQ);
+                }
+                for (int hh = 0; hh < c.kvHeads; ++hh) {
+                    const size_t off = size_t(t) * size_t(c.kvDim()) + size_t(hh) * D;
+                    intops::ropeHead(&k[off], &kr[off], cs, sn, L.ropeK);
+                }
+            }
+            const QuantParams &vo = L.site(RtSite::VOut), &pv2 = L.site(RtSite::PvIn2);
+            for (size_t i = 0; i < v.size(); ++i)
+                vr[i] = intops::requantize64(int64_t(v[i]) - vo.zeroPoint, L.vToPv, pv2.zeroPoint, pv2.qmin, pv2.qmax);
+            observe(l, RtSite::QkIn, qr);
+            observe(l, RtSite::QkIn2, kr);
+            observe(l, RtSite::PvIn2, vr);
+            appendCache(L.kNarrow, kr, L.k8, L.k16);
+            appendCache(L.vNarrow, vr, L.v8, L.v16);
+            attention(l, L, T, qr, attn);
+            observe(l, RtSite::PvOut, attn);
+            linear(L, RtLinear::O, T, attn, o);
+            observe(l, RtSite::OOut, o);
+            intops::add(x.data(), o.data(), x2.data(), TH, L.addAttn);
+            observe(l, RtSite::MlpNormIn, x2);
+            for (int t = 0; t < T; ++t)
+                intops::normRow(&x2[size_t(t) * H], &h[size_t(t) * H], L.mlpNorm);
+            observe(l, RtSite::MlpNormOut, h);
+            linear(L, RtLinear::Gate, T, h, g);
+            observe(l, RtSite::GateOut, g);
+            const int32_t gateMin = L.site(RtSite::GateOut).qmin;
+            if (c.activation == 0) {
+                intops::lookup(g.data(), sig.data(), g.size(), L.actTable.data(), gateMin);
+                observe(l, RtSite::ActIn2, sig);
+                intops::mul(g.data(), sig.data(), a.data(), g.size(), L.siluMul);
+            } else {
+                intops::lookup(g.data(), a.data(), g.size(), L.actTable.data(), gateMin);
+            }
+            observe(l, RtSite::ActOut, a);
+            linear(L, RtLinear::Up, T, h, u);
+            observe(l, RtSite::UpOut, u);
+            intops::mul(a.data(), u.data(), dIn.data(), g.size(), L.gluMul);
+            observe(l, RtSite::DownIn, dIn);
+            linear(L, RtLinear::Down, T, dIn, down);
+            observe(l, RtSite::DownOut, down);
+            if (l + 1 < c.layers) {
+                intops::add(x2.data(), down.data(), x.data(), TH, L.addMlp);
+            } else {
+                // The other float end: the last residual add is the final norm's (float) input.
+                const QuantParams &qa = L.site(RtSite::MlpNormIn), &qb = L.site(RtSite::DownOut);
+                hidden.resize(TH);
+                for (size_t i = 0; i < TH; ++i)
+                    hidden[i] = float(x2[i] - qa.zeroPoint) * float(qa.scale)
+                        + float(down[i] - qb.zeroPoint) * float(qb.scale);
+            }
+        }
+    }
+
+    std::vector<Layer> m_layers;
+    std::vector<int32_t> m_cos, m_sin;
+    const float *m_embed = nullptr;
+    float m_inScale = 1.0f;
+    // Scratch buffers, reused between calls.
+    std::vector<int32_t> m_x, m_acc, m_scores, m_probs;
+    std::vector<int64_t> m_acc64;
+    std::vector<uint8_t> m_u8;
+    std::vector<int16_t> m_s16;
+};
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+struct ModelExecutor::Head
+{
+    const float *embed = nullptr;
+    std::vector<float> normW, normB;
+    kernels::PackedF32 lmHead;
+};
+
+ModelExecutor::ModelExecutor(Package package, ModelPackageConfig config)
+    : m_package(std::move(package))
+    , m_config(std::move(config))
+{
+    const Package &p = m_package;
+    m_head = std::make_shared<Head>();
+    m_head->normW = readVector<float>(p, "final_norm.weight");
+    if (m_config.normBias)
+        m_head->normB = readVector<float>(p, "final_norm.bias");
+    m_head->lmHead = kernels::PackedF32::from(
+        floatData(p, m_config.tiedEmbeddings ? "embed.weight" : "lm_head.weight"), m_config.vocab, m_config.hidden);
+}
+
+std::unique_ptr<ModelExecutor> ModelExecutor::load(Package package)
+{
+    const ModelPackageConfig config = readModelConfig(package);
+    validateModelPackage(package, config);
+    if (config.integer())
+        return std::make_unique<IntExecutor>(std::move(package), config);
+    return std::make_unique<FloatExecutor>(std::move(package), config);
+}
+
+std::unique_ptr<ModelExecutor> ModelExecutor::open(const std::string &path) { return load(Package::open(path)); }
+
+void ModelExecutor::reset()
+{
+    clearCache();
+    m_position = 0;
+}
+
+void ModelExecutor::forward(const int32_t *tokens, int count, std::vector<float> &logits, bool allRows)
+{
+    const ModelPackageConfig &c = m_config;
+    if (count <= 0)
+        throw PackageError("forward needs at least one token");
+    if (m_position + count > c.maxPositions)
+        throw PackageError(m_package.sourceName() + ": " + std::to_string(m_position + count)
+            + " positions exceed the model's context of " + std::to_string(c.maxPositions)
+            + " (use shorter windows or reset the cache)");
+    for (int t = 0; t < count; ++t)
+        if (tokens[t] < 0 || tokens[t] >= c.vocab)
+            throw PackageError("token id " + std::to_string(tokens[t]) + " is outside the vocabulary (0.."
+                + std::to_string(c.vocab - 1) + ")");
+    std::vector<float> hidden;
+    decoderLayers(tokens, count, hidden);
+    m_position += count;
+    const int H = c.hidden;
+    const int first = allRows ? 0 : count - 1, rows = count - first;
+    std::vector<float> normed(size_t(rows) * H);
+    for (int t = 0; t < rows; ++t)
+        floatNorm(&hidden[size_t(first + t) * H], &normed[size_t(t) * H], H, c.layerNorm, c.normEps,
+            m_head->normW.data(), m_head->normB.empty() ? nullptr : m_head->normB.data());
+    logits.resize(size_t(rows) * size_t(c.vocab));
+    kernels::matmul(m_head->lmHead, rows, normed.data(), nullptr, logits.data());
+}
+
+double RuntimePerplexity::perplexity() const { return tokens ? std::exp(nll / double(tokens)) : 0.0; }
+
+RuntimePerplexity runtimePerplexity(
+    ModelExecutor &model, const std::vector<int32_t> &ids, int seqLen, int stride, int64_t maxTokens)
+{
+    if (seqLen < 2)
+        throw PackageError("the window length must be at least 2 tokens");
+    const auto start = std::chrono::steady_clock::now();
+    const int64_t n = maxTokens > 0 ? std::min<int64_t>(maxTokens, int64_t(ids.size())) : int64_t(ids.size());
+    const int64_t step = std::min<int64_t>(stride > 0 ? stride : seqLen, seqLen - 1);
+    const int vocab = model.config().vocab;
+    RuntimePerplexity r;
+    std::vector<float> logits;
+    int64_t next = 1;
+    while (next < n) {
+        const int64_t e = std::min<int64_t>(n, next + step);
+        const int64_t s = std::max<int64_t>(0, e - seqLen);
+        model.reset();
+        model.forward(ids.data() + s, int(e - s), logits, true);
+        for (int64_t target = next; target < e; ++target) {
+            const float *row = &logits[size_t(target - s - 1) * size_t(vocab)];
+            const float mx = *std::max_element(row, row + vocab);
+            double sum = 0;
+            for (int i = 0; i < vocab; ++i)
+                sum += std::exp(double(row[i]) - mx);
+            r.nll -= double(row[ids[size_t(target)]]) - mx - std::log(sum);
+            r.argmax.push_back(int32_t(std::max_element(row, row + vocab) - row));
+            ++r.tokens;
+        }
+        ++r.windows;
+        next = e;
+    }
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return r;
+}
+
+} // namespace mq
