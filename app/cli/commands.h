@@ -16,6 +16,9 @@ int runConvert(const std::vector<std::string> &args);
 int runCalibrate(const std::vector<std::string> &args);
 int runRuns(const std::vector<std::string> &args);
 int runSynth(const std::vector<std::string> &args);
+int runExport(const std::vector<std::string> &args);
+int runDevices(const std::vector<std::string> &args);
+int runBench(const std::vector<std::string> &args);
 
 // Sets LibTorch's intra-op threads (the Debian build starts with one): `threads` 0 = all cores.
 void configureThreads(int threads);

@@ -1,9 +1,13 @@
 #include "app/cli/commands.h"
 
+#include "core/store/hdf5_version.h"
 #include "core/util/error.h"
 #include "core/util/process_env.h"
 
 #include <c10/util/Exception.h>
+#include <torch/version.h> // a handful of #defines
+
+#include <QtGlobal>
 
 #include <cstdio>
 #include <cstdlib>
@@ -16,7 +20,7 @@
 namespace {
 
 const char *kUsage =
-    "usage: mq COMMAND [options]   (mq COMMAND --help for a command's options)\n"
+    "usage: mq COMMAND [options]   (mq COMMAND --help for a command's options; mq --version)\n"
     "\n"
     "commands:\n"
     "  info      architecture, parameter count, layers and quantization sites of a checkpoint\n"
@@ -27,6 +31,9 @@ const char *kUsage =
     "  calibrate quantize a model (MobileQuant, block-wise, SmoothQuant, RTN) into an HDF5 run file\n"
     "  runs      runs show RUN.h5: summarise a run file\n"
     "  synth     write a RANDOM-weight checkpoint in a real model's shapes (for benchmarks)\n"
+    "  export    export a calibration run as an integer-only model package for mq-run\n"
+    "  devices   list Android devices over adb with their state, model, ABI, battery\n"
+    "  bench     benchmark packages on a phone over adb: latency, energy, vs a baseline\n"
     "\n"
     "MODEL is a llama2.c .bin file or a Hugging Face directory (config.json + model.safetensors).\n";
 
@@ -40,15 +47,17 @@ int main(int argc, char **argv)
         std::fputs(kUsage, args.empty() ? stderr : stdout);
         return args.empty() ? 2 : 0;
     }
-    if (args[0] == "--version") {
-        std::printf("mq 0.1.0\n");
+    if (args[0] == "--version" || args[0] == "-V") {
+        std::printf("mq %s\nQt %s\nLibTorch %s\nHDF5 %s\n", MQ_VERSION, qVersion(), TORCH_VERSION,
+                    mq::hdf5LibraryVersion().c_str());
         return 0;
     }
     const std::map<std::string, int (*)(const std::vector<std::string> &)> commands = {
         {"info", mq::cli::runInfo},   {"generate", mq::cli::runGenerate}, {"logits", mq::cli::runLogits},
         {"eval", mq::cli::runEval},   {"convert", mq::cli::runConvert},
         {"calibrate", mq::cli::runCalibrate}, {"runs", mq::cli::runRuns},
-        {"synth", mq::cli::runSynth}};
+        {"synth", mq::cli::runSynth}, {"export", mq::cli::runExport},
+        {"devices", mq::cli::runDevices}, {"bench", mq::cli::runBench}};
     auto it = commands.find(args[0]);
     if (it == commands.end()) {
         std::fprintf(stderr, "mq: unknown command '%s'\n\n%s", args[0].c_str(), kUsage);
