@@ -1,6 +1,11 @@
 #pragma once
 
+#include "core/device/bench_types.h"
+#include "core/device/results.h"
+
+#include <atomic>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -17,7 +22,8 @@ struct DeviceInfo
 };
 
 // A way of reaching devices to deploy and benchmark on (Android over adb; this host). Created by a
-// DeviceBackendPlugin; later issues add deploy and benchmark calls.
+// DeviceBackendPlugin. The protocol behind deploy() and benchmark() is in
+// docs/device-benchmarking.md; their value types are in bench_types.h and results.h.
 //
 // Ownership and threads: the caller of createBackend() owns the object. Calls may block (they run
 // `adb`), so make them from a worker thread, never the GUI thread; one thread at a time uses an
@@ -35,6 +41,34 @@ public:
 
     // The devices visible right now, in a stable order (by serial).
     virtual std::vector<DeviceInfo> listDevices() = 0;
+
+    // Makes a network device known ("adb connect HOST:PORT": a phone over Wi-Fi, the virtual
+    // phone). Back-ends without network devices keep this default, which throws.
+    virtual void connect(const std::string &address)
+    {
+        throw std::runtime_error("the " + id() + " device back-end cannot connect to " + address);
+    }
+
+    // Copies the runner for the device's ABI and the packages (host paths) to the device, skipping
+    // files already there with the same size and hash. `cancel` (may be null) stops a push.
+    // Back-ends that cannot deploy keep this default, which throws.
+    virtual device::DeployResult deploy(const std::string &serial, const std::vector<std::string> &packages,
+        const device::BenchOptions &options, const device::DeviceEvents &events, const std::atomic<bool> *cancel)
+    {
+        (void)serial, (void)packages, (void)options, (void)events, (void)cancel;
+        throw std::runtime_error("the " + id() + " device back-end cannot deploy packages");
+    }
+
+    // Deploys, then benchmarks each package in order (the first is the baseline). Throws when
+    // nothing could be measured (device not ready, deploy failed); once measuring started, a
+    // failure (connection lost, cancel) is in BenchmarkReport::error and the finished variants
+    // are kept.
+    virtual device::BenchmarkReport benchmark(const std::string &serial, const std::vector<std::string> &packages,
+        const device::BenchOptions &options, const device::DeviceEvents &events, const std::atomic<bool> *cancel)
+    {
+        (void)serial, (void)packages, (void)options, (void)events, (void)cancel;
+        throw std::runtime_error("the " + id() + " device back-end cannot run benchmarks");
+    }
 };
 
 } // namespace mq

@@ -14,7 +14,7 @@ QStringList BenchmarkHistoryModel::load(const QString &folder, const QStringList
 {
     QStringList files;
     if (!folder.isEmpty())
-        for (const QFileInfo &fi : QDir(folder).entryInfoList({QStringLiteral("*.h5")}, QDir::Files, QDir::Name))
+        for (const QFileInfo &fi : QDir(folder).entryInfoList({ QStringLiteral("*.h5") }, QDir::Files, QDir::Name))
             files << fi.absoluteFilePath();
     for (const QString &f : extraFiles)
         files << QFileInfo(f).absoluteFilePath();
@@ -24,7 +24,7 @@ QStringList BenchmarkHistoryModel::load(const QString &folder, const QStringList
     for (const QString &f : files) {
         try {
             for (auto &b : readDeviceBenchmarks(f.toStdString()))
-                entries.push_back({f, QString::fromStdString(b.id), std::move(b.report)});
+                entries.push_back({ f, QString::fromStdString(b.id), std::move(b.report) });
         } catch (const std::exception &e) {
             problems << QString::fromStdString(e.what());
         }
@@ -83,7 +83,7 @@ QVariant BenchmarkHistoryModel::headerData(int section, Qt::Orientation orientat
 {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
-    static const char *names[] = {"When (UTC)", "Device", "Variants", "File", "Status"};
+    static const char *names[] = { "When (UTC)", "Device", "Variants", "File", "Status" };
     return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
 }
 

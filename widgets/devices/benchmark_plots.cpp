@@ -35,7 +35,8 @@ void setTitle(QCustomPlot *plot, const QString &title)
 
 // Bars at x = group + offset with error bars from the CI (asymmetric when the CI is).
 QCPBars *addBars(QCustomPlot *plot, const QString &name, const QVector<double> &x, const QVector<double> &y,
-    const QVector<double> &lo, const QVector<double> &hi, const QColor &colour, double width, QCPAxis *valueAxis = nullptr)
+    const QVector<double> &lo, const QVector<double> &hi, const QColor &colour, double width,
+    QCPAxis *valueAxis = nullptr)
 {
     if (!valueAxis)
         valueAxis = plot->yAxis;
@@ -68,8 +69,8 @@ BenchmarkPlots::BenchmarkPlots(QWidget *parent)
     m_power = makePlot(this, tr("Power over time"));
     m_temperature = makePlot(this, tr("Temperature"));
     m_variantChoice = new QComboBox(this);
-    connect(m_variantChoice, QOverload<int>::of(&QComboBox::currentIndexChanged), this,
-        &BenchmarkPlots::showPowerTrace);
+    connect(
+        m_variantChoice, QOverload<int>::of(&QComboBox::currentIndexChanged), this, &BenchmarkPlots::showPowerTrace);
 
     auto *powerBox = new QWidget(this);
     auto *pv = new QVBoxLayout(powerBox);
@@ -126,10 +127,11 @@ void BenchmarkPlots::plotLatency()
         const auto &v = vs[size_t(i)];
         const double off = -0.4 + width * (i + 0.5);
         const QColor c = plotColour(size_t(i));
-        addBars(p, QString::fromStdString(v.name), {0 + off}, {v.promptSeconds.median * 1e3},
-            {v.promptSeconds.ciLow * 1e3}, {v.promptSeconds.ciHigh * 1e3}, c, width * 0.9);
-        QCPBars *decode = addBars(p, QString::fromStdString(v.name), {1 + off}, {v.decodeSecondsPerToken.median * 1e3},
-            {v.decodeSecondsPerToken.ciLow * 1e3}, {v.decodeSecondsPerToken.ciHigh * 1e3}, c, width * 0.9, p->yAxis2);
+        addBars(p, QString::fromStdString(v.name), { 0 + off }, { v.promptSeconds.median * 1e3 },
+            { v.promptSeconds.ciLow * 1e3 }, { v.promptSeconds.ciHigh * 1e3 }, c, width * 0.9);
+        QCPBars *decode = addBars(p, QString::fromStdString(v.name), { 1 + off },
+            { v.decodeSecondsPerToken.median * 1e3 }, { v.decodeSecondsPerToken.ciLow * 1e3 },
+            { v.decodeSecondsPerToken.ciHigh * 1e3 }, c, width * 0.9, p->yAxis2);
         decode->removeFromLegend();
     }
     p->yAxis->setLabel(tr("prompt encoding, ms"));
@@ -137,7 +139,7 @@ void BenchmarkPlots::plotLatency()
     p->legend->setVisible(n > 0);
     p->rescaleAxes(true);
     p->xAxis->setRange(-0.6, 1.6);
-    for (QCPAxis *a : {p->yAxis, p->yAxis2}) {
+    for (QCPAxis *a : { p->yAxis, p->yAxis2 }) {
         a->setRangeLower(0);
         a->setRangeUpper(a->range().upper * 1.15);
     }
@@ -155,9 +157,11 @@ void BenchmarkPlots::plotEnergy()
         QString label = QString::fromStdString(vs[i].name);
         if (i > 0)
             if (auto r = device::reductionPercent(vs[0].energyPerTokenJ.median, e.median))
-                label += QStringLiteral("\n%1%2%").arg(*r >= 0 ? QStringLiteral("−") : QStringLiteral("+")).arg(std::fabs(*r), 0, 'f', 1);
+                label += QStringLiteral("\n%1%2%")
+                             .arg(*r >= 0 ? QStringLiteral("−") : QStringLiteral("+"))
+                             .arg(std::fabs(*r), 0, 'f', 1);
         ticker->addTick(double(i), label);
-        addBars(p, label, {double(i)}, {e.median * 1e3}, {e.ciLow * 1e3}, {e.ciHigh * 1e3}, plotColour(i), 0.6);
+        addBars(p, label, { double(i) }, { e.median * 1e3 }, { e.ciLow * 1e3 }, { e.ciHigh * 1e3 }, plotColour(i), 0.6);
     }
     p->xAxis->setTicker(ticker);
     p->yAxis->setLabel(tr("mJ per token"));
@@ -250,10 +254,11 @@ QStringList BenchmarkPlots::exportAll(const QString &directory, const QString &s
 {
     QStringList errors;
     const QDir dir(directory);
-    const std::pair<const char *, QCustomPlot *> plots[] = {
-        {"latency", m_latency}, {"energy", m_energy}, {"power", m_power}, {"temperature", m_temperature}};
+    const std::pair<const char *, QCustomPlot *> plots[]
+        = { { "latency", m_latency }, { "energy", m_energy }, { "power", m_power }, { "temperature", m_temperature } };
     for (const auto &[name, plot] : plots) {
-        const QString e = exportPlot(plot, dir.filePath(stem + QLatin1Char('-') + QLatin1String(name) + QLatin1Char('.') + ext));
+        const QString e
+            = exportPlot(plot, dir.filePath(stem + QLatin1Char('-') + QLatin1String(name) + QLatin1Char('.') + ext));
         if (!e.isEmpty())
             errors << e;
     }

@@ -45,10 +45,12 @@ QStringList BenchmarkWorker::exportMissing(const BenchmarkRequest &request)
     if (request.calibrationRun.isEmpty())
         return packages;
     const QFileInfo run(request.calibrationRun);
-    const QString cli = m_cli.isEmpty() ? QDir(QCoreApplication::applicationDirPath()).filePath(QStringLiteral("mq")) : m_cli;
+    const QString cli
+        = m_cli.isEmpty() ? QDir(QCoreApplication::applicationDirPath()).filePath(QStringLiteral("mq")) : m_cli;
     for (const QString &variant : request.variants) {
         // <run stem>-<variant>.mqpkg beside the run file, reused while it is newer than the run.
-        const QString pkg = run.dir().filePath(run.completeBaseName() + QLatin1Char('-') + variant + QStringLiteral(".mqpkg"));
+        const QString pkg
+            = run.dir().filePath(run.completeBaseName() + QLatin1Char('-') + variant + QStringLiteral(".mqpkg"));
         const QFileInfo info(pkg);
         if (info.exists() && info.lastModified() >= run.lastModified()) {
             Q_EMIT stage(tr("%1 is already exported").arg(info.fileName()));
@@ -58,9 +60,10 @@ QStringList BenchmarkWorker::exportMissing(const BenchmarkRequest &request)
         Q_EMIT stage(tr("exporting %1 from %2").arg(variant, run.fileName()));
         device::ProcessOptions o;
         o.cancel = &m_cancel;
-        const device::ProcessResult r = device::runProcess({cli.toStdString(), "export", run.filePath().toStdString(),
-                                                               "--out", pkg.toStdString(), "--variant", variant.toStdString()},
-            o);
+        const device::ProcessResult r
+            = device::runProcess({ cli.toStdString(), "export", run.filePath().toStdString(), "--out",
+                                     pkg.toStdString(), "--variant", variant.toStdString() },
+                o);
         if (m_cancel)
             return packages;
         if (r.exitCode != 0) {

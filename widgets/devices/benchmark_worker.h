@@ -47,7 +47,7 @@ private:
     QStringList exportMissing(const BenchmarkRequest &request);
 
     std::unique_ptr<DeviceBackend> m_backend;
-    std::atomic<bool> m_cancel{false};
+    std::atomic<bool> m_cancel { false };
     QString m_cli;
 };
 

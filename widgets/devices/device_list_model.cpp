@@ -83,7 +83,7 @@ QVariant DeviceListModel::headerData(int section, Qt::Orientation orientation, i
 {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
-    static const char *names[] = {"Serial", "State", "Model", "ABI", "Android", "Battery", "Charging"};
+    static const char *names[] = { "Serial", "State", "Model", "ABI", "Android", "Battery", "Charging" };
     return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
 }
 

@@ -17,10 +17,10 @@ namespace mq {
 struct BenchmarkRequest
 {
     QString serial;
-    QString calibrationRun;  // a calibration run file: packages are exported from it when missing
-    QStringList variants;    // exported from calibrationRun: "a16", "w8a8", "w4a8", "fp32"
-    QStringList packages;    // ready packages, benchmarked after the exported ones
-    QString resultsFile;     // run file the results go to (default: calibrationRun)
+    QString calibrationRun; // a calibration run file: packages are exported from it when missing
+    QStringList variants; // exported from calibrationRun: "a16", "w8a8", "w4a8", "fp32"
+    QStringList packages; // ready packages, benchmarked after the exported ones
+    QString resultsFile; // run file the results go to (default: calibrationRun)
     device::BenchOptions options;
 };
 

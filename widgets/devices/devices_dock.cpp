@@ -78,9 +78,9 @@ DevicesDock::DevicesDock(std::unique_ptr<DeviceBackend> backend, QWidget *parent
     m_w8a8 = new QCheckBox(tr("W8A8"), form);
     m_w4a8 = new QCheckBox(tr("W4A8"), form);
     m_fp32 = new QCheckBox(tr("FP32"), form);
-    for (QCheckBox *c : {m_a16, m_w8a8, m_w4a8})
+    for (QCheckBox *c : { m_a16, m_w8a8, m_w4a8 })
         c->setChecked(true);
-    for (QCheckBox *c : {m_a16, m_w8a8, m_w4a8, m_fp32})
+    for (QCheckBox *c : { m_a16, m_w8a8, m_w4a8, m_fp32 })
         variants->addWidget(c);
     fl->addRow(tr("Variants"), variants);
     m_packages = new QLineEdit(form);
@@ -235,7 +235,8 @@ void DevicesDock::setPowerHz(int hz)
 
 void DevicesDock::setCliPath(const QString &path)
 {
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, path] { w->setCliPath(path); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        m_worker, [w = m_worker, path] { w->setCliPath(path); }, Qt::QueuedConnection);
 }
 
 void DevicesDock::setConnectAddress(const QString &address)
@@ -264,8 +265,8 @@ BenchmarkRequest DevicesDock::request() const
     r.serial = selectedSerial();
     r.calibrationRun = m_run->text().trimmed();
     if (!r.calibrationRun.isEmpty()) {
-        const std::pair<QCheckBox *, const char *> boxes[] = {
-            {m_a16, "a16"}, {m_w8a8, "w8a8"}, {m_w4a8, "w4a8"}, {m_fp32, "fp32"}};
+        const std::pair<QCheckBox *, const char *> boxes[]
+            = { { m_a16, "a16" }, { m_w8a8, "w8a8" }, { m_w4a8, "w4a8" }, { m_fp32, "fp32" } };
         for (const auto &[box, name] : boxes)
             if (box->isChecked())
                 r.variants << QLatin1String(name);
@@ -332,7 +333,7 @@ void DevicesDock::reloadHistory()
 {
     QStringList extra;
     QString folder;
-    for (const QString &f : {m_results->text().trimmed(), m_run->text().trimmed()})
+    for (const QString &f : { m_results->text().trimmed(), m_run->text().trimmed() })
         if (!f.isEmpty()) {
             extra << f;
             if (folder.isEmpty())
@@ -375,8 +376,9 @@ void DevicesDock::onFinished(const device::BenchmarkReport &report, const QStrin
     setBusy(false);
     m_plots->setReport(report);
     const bool complete = report.error.empty();
-    m_status->setText(complete ? tr("finished: %1 variants, stored in %2 #%3").arg(report.variants.size()).arg(runFile, id)
-                               : tr("ended early: %1").arg(QString::fromStdString(report.error)));
+    m_status->setText(complete
+            ? tr("finished: %1 variants, stored in %2 #%3").arg(report.variants.size()).arg(runFile, id)
+            : tr("ended early: %1").arg(QString::fromStdString(report.error)));
     log(QString::fromStdString(device::resultsTable(report)));
     reloadHistory();
     Q_EMIT benchmarkFinished(runFile, id, complete);
