@@ -8,6 +8,7 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 namespace mq {
@@ -127,12 +128,17 @@ protected:
     {
         m_k.assign(size_t(m_config.layers), {});
         m_v.assign(size_t(m_config.layers), {});
+        m_kPacks.clear();
+        m_vPacks.clear();
+        m_kPacks.resize(size_t(m_config.layers));
+        m_vPacks.resize(size_t(m_config.layers));
+        m_packedKeys.assign(size_t(m_config.layers), 0);
     }
 
     void decoderLayers(const int32_t *tokens, int T, std::vector<float> &x) override
     {
         const ModelPackageConfig &c = m_config;
-        const int H = c.hidden, D = c.headDim, rd = c.rotaryDim, G = c.heads / c.kvHeads;
+        const int H = c.hidden, D = c.headDim, rd = c.rotaryDim;
         const int P = m_position;
         x.assign(size_t(T) * H, 0.0f);
         for (int t = 0; t < T; ++t)
@@ -140,7 +146,7 @@ protected:
                 x[size_t(t) * H + i] = m_embed[size_t(tokens[t]) * H + i] * c.embedScale;
         std::vector<float> h(size_t(T) * H), q(size_t(T) * c.qDim()), k(size_t(T) * c.kvDim()),
             v(size_t(T) * c.kvDim()), attn(size_t(T) * c.qDim()), o(size_t(T) * H), g(size_t(T) * c.inter),
-            u(size_t(T) * c.inter), scores;
+            u(size_t(T) * c.inter);
         auto linear = [&](const Layer &L, RtLinear lin, const float *in, float *out) {
             const auto i = size_t(lin);
             kernels::matmul(L.w[i], T, in, L.b[i].empty() ? nullptr : L.b[i].data(), out);
@@ -171,37 +177,7 @@ protected:
             std::vector<float> &ck = m_k[size_t(l)], &cv = m_v[size_t(l)];
             ck.insert(ck.end(), k.begin(), k.end());
             cv.insert(cv.end(), v.begin(), v.end());
-            const float inv = float(1.0 / std::sqrt(double(D)));
-            for (int hh = 0; hh < c.heads; ++hh) {
-                const int kvh = hh / G;
-                for (int t = 0; t < T; ++t) {
-                    const int pos = P + t, lo = firstVisible(c, pos);
-                    const float *qv = &q[size_t(t) * c.qDim() + size_t(hh) * D];
-                    scores.assign(size_t(pos - lo + 1), 0.0f);
-                    float mx = -INFINITY;
-                    for (int s = lo; s <= pos; ++s) {
-                        const float *kv = &ck[size_t(s) * c.kvDim() + size_t(kvh) * D];
-                        float dot = 0;
-                        for (int d = 0; d < D; ++d)
-                            dot += qv[d] * kv[d];
-                        scores[size_t(s - lo)] = dot * inv;
-                        mx = std::max(mx, scores[size_t(s - lo)]);
-                    }
-                    double sum = 0;
-                    for (float &sc : scores) {
-                        sc = std::exp(sc - mx);
-                        sum += sc;
-                    }
-                    float *out = &attn[size_t(t) * c.qDim() + size_t(hh) * D];
-                    std::fill(out, out + D, 0.0f);
-                    for (int s = lo; s <= pos; ++s) {
-                        const float pr = float(scores[size_t(s - lo)] / sum);
-                        const float *vv = &cv[size_t(s) * c.kvDim() + size_t(kvh) * D];
-                        for (int d = 0; d < D; ++d)
-                            out[d] += pr * vv[d];
-                    }
-                }
-            }
+            attention(l, T, q, attn);
             linear(L, RtLinear::O, attn.data(), o.data());
             for (size_t i = 0; i < x.size(); ++i)
                 x[i] += o[i];
@@ -219,6 +195,100 @@ protected:
     }
 
 private:
+    // As the integer variants (IntExecutor::attentionKernels), so that the comparison is fair:
+    // the cache packed for the f32 kernel kChunk keys at a time (K as [keys, head_dim], V
+    // transposed), q·kᵀ per head and block of queries over the visible chunks only, softmax per
+    // row (invisible keys get probability 0), p·v through the kernel.
+    static constexpr int kChunk = 128;
+    static int chunkKeys(int chunk, int keys) { return std::min(kChunk, keys - chunk * kChunk); }
+
+    void attention(int l, int T, const std::vector<float> &q, std::vector<float> &out)
+    {
+        const ModelPackageConfig &c = m_config;
+        const int D = c.headDim, G = c.heads / c.kvHeads, P = m_position, S = P + T, qDim = c.qDim(),
+                  kvDim = c.kvDim();
+        const std::vector<float> &ck = m_k[size_t(l)], &cv = m_v[size_t(l)];
+        std::vector<std::vector<kernels::PackedF32>> &kPacks = m_kPacks[size_t(l)], &vPacks = m_vPacks[size_t(l)];
+        const int chunks = (S + kChunk - 1) / kChunk, firstStale = m_packedKeys[size_t(l)] / kChunk;
+        kPacks.resize(size_t(c.kvHeads));
+        vPacks.resize(size_t(c.kvHeads));
+        std::vector<float> buf;
+        for (int g = 0; g < c.kvHeads; ++g) {
+            kPacks[size_t(g)].resize(size_t(chunks));
+            vPacks[size_t(g)].resize(size_t(chunks));
+            for (int ch = firstStale; ch < chunks; ++ch) {
+                const int s0 = ch * kChunk, n = chunkKeys(ch, S);
+                buf.resize(size_t(n) * size_t(D));
+                for (int j = 0; j < n; ++j)
+                    std::copy_n(&ck[size_t(s0 + j) * size_t(kvDim) + size_t(g) * size_t(D)], D, &buf[size_t(j) * size_t(D)]);
+                kPacks[size_t(g)][size_t(ch)] = kernels::PackedF32::from(buf.data(), n, D);
+                for (int j = 0; j < n; ++j)
+                    for (int d = 0; d < D; ++d)
+                        buf[size_t(d) * size_t(n) + size_t(j)] = cv[size_t(s0 + j) * size_t(kvDim) + size_t(g) * size_t(D) + size_t(d)];
+                vPacks[size_t(g)][size_t(ch)] = kernels::PackedF32::from(buf.data(), D, n);
+            }
+        }
+        m_packedKeys[size_t(l)] = S;
+        const float inv = float(1.0 / std::sqrt(double(D)));
+        std::vector<float> qa(size_t(kChunk) * size_t(D)), sc, acc, pv(size_t(kChunk) * size_t(D));
+        for (int h = 0; h < c.heads; ++h) {
+            const int g = h / G;
+            for (int t0 = 0; t0 < T; t0 += kChunk) {
+                const int rows = std::min(kChunk, T - t0);
+                const int cLo = firstVisible(c, P + t0) / kChunk, cHi = (P + t0 + rows - 1) / kChunk;
+                const size_t region = size_t(kChunk) * size_t(rows), blocks = size_t(cHi - cLo + 1);
+                for (int r = 0; r < rows; ++r)
+                    std::copy_n(&q[size_t(t0 + r) * size_t(qDim) + size_t(h) * size_t(D)], D, &qa[size_t(r) * size_t(D)]);
+                sc.resize(region * blocks);
+                for (int ch = cLo; ch <= cHi; ++ch)
+                    kernels::matmul(kPacks[size_t(g)][size_t(ch)], rows, qa.data(), nullptr, &sc[region * size_t(ch - cLo)]);
+                for (int r = 0; r < rows; ++r) {
+                    const int pos = P + t0 + r, lo = firstVisible(c, pos);
+                    for (int ch = cLo; ch <= cHi; ++ch) {
+                        const int n = chunkKeys(ch, S);
+                        float *row = &sc[region * size_t(ch - cLo) + size_t(r) * size_t(n)];
+                        for (int j = 0; j < n; ++j) {
+                            const int key = ch * kChunk + j;
+                            row[j] = key >= lo && key <= pos ? row[j] * inv : -INFINITY;
+                        }
+                    }
+                    float mx = -INFINITY;
+                    for (int ch = cLo; ch <= cHi; ++ch) {
+                        const int n = chunkKeys(ch, S);
+                        const float *row = &sc[region * size_t(ch - cLo) + size_t(r) * size_t(n)];
+                        for (int j = 0; j < n; ++j)
+                            mx = std::max(mx, row[j]);
+                    }
+                    double sum = 0;
+                    for (int ch = cLo; ch <= cHi; ++ch) {
+                        const int n = chunkKeys(ch, S);
+                        float *row = &sc[region * size_t(ch - cLo) + size_t(r) * size_t(n)];
+                        for (int j = 0; j < n; ++j) {
+                            row[j] = std::exp(row[j] - mx);
+                            sum += row[j];
+                        }
+                    }
+                    const float rs = float(1.0 / sum);
+                    for (int ch = cLo; ch <= cHi; ++ch) {
+                        const int n = chunkKeys(ch, S);
+                        float *row = &sc[region * size_t(ch - cLo) + size_t(r) * size_t(n)];
+                        for (int j = 0; j < n; ++j)
+                            row[j] *= rs;
+                    }
+                }
+                std::fill(pv.begin(), pv.end(), 0.0f);
+                acc.resize(size_t(rows) * size_t(D));
+                for (int ch = cLo; ch <= cHi; ++ch) {
+                    kernels::matmul(vPacks[size_t(g)][size_t(ch)], rows, &sc[region * size_t(ch - cLo)], nullptr, acc.data());
+                    for (size_t i = 0; i < acc.size(); ++i)
+                        pv[i] += acc[i];
+                }
+                for (int r = 0; r < rows; ++r)
+                    std::copy_n(&pv[size_t(r) * size_t(D)], D, &out[size_t(t0 + r) * size_t(qDim) + size_t(h) * size_t(D)]);
+            }
+        }
+    }
+
     struct Layer
     {
         std::vector<float> attnNormW, attnNormB, mlpNormW, mlpNormB;
@@ -228,6 +298,9 @@ private:
     std::vector<Layer> m_layers;
     const float *m_cos = nullptr, *m_sin = nullptr, *m_embed = nullptr;
     std::vector<std::vector<float>> m_k, m_v;
+    // Per layer: the cache packed for the kernel, per kv head and chunk of keys.
+    std::vector<std::vector<std::vector<kernels::PackedF32>>> m_kPacks, m_vPacks;
+    std::vector<int> m_packedKeys;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -299,6 +372,10 @@ protected:
         Narrow kNarrow, vNarrow;
         std::vector<uint8_t> k8, v8;
         std::vector<int16_t> k16, v16;
+        // The 8-bit cache packed for the kernels (attentionKernels), per kv head and chunk of keys.
+        bool kernelAttention = false;
+        std::vector<std::vector<kernels::PackedWeights>> kPacks, vPacks;
+        int packedKeys = 0;
     };
 
     void loadLayer(int l)
@@ -360,6 +437,13 @@ protected:
         L.addAttn = intops::makeAdd(L.site(RtSite::AttnNormIn), L.site(RtSite::OOut), L.site(RtSite::MlpNormIn));
         L.kNarrow = narrowOf(L.site(RtSite::QkIn2));
         L.vNarrow = narrowOf(L.site(RtSite::PvIn2));
+        // The kernels' q·k sums are int32: with 8-bit K they are exact when D max|q - z_q| max|k - z_k|
+        // < 2^31 (always for 8-bit q; a 16-bit q with head_dim 128 may not be).
+        auto maxAbs = [](const QuantParams &s) {
+            return std::max(std::abs(int64_t(s.qmin) - s.zeroPoint), std::abs(int64_t(s.qmax) - s.zeroPoint));
+        };
+        L.kernelAttention = L.kNarrow.u8 && L.vNarrow.u8
+            && int64_t(c.headDim) * maxAbs(L.site(RtSite::QkIn)) * maxAbs(L.site(RtSite::QkIn2)) < (int64_t(1) << 31);
     }
 
     void loadLinear(int l, RtLinear lin)
@@ -413,6 +497,9 @@ protected:
             L.v8.clear();
             L.k16.clear();
             L.v16.clear();
+            L.kPacks.clear();
+            L.vPacks.clear();
+            L.packedKeys = 0;
         }
     }
 
@@ -446,13 +533,136 @@ protected:
             kernels::matmul(w, T, m_s16.data(), qi.zeroPoint - nr.shift, bias, m_acc.data());
         }
         out.resize(m_acc.size());
-        const std::vector<FixedMultiplier> &m = L.mult[size_t(lin)];
-        const bool perChannel = m.size() > 1;
-        for (int t = 0; t < T; ++t)
-            for (int o = 0; o < outDim; ++o) {
-                const size_t i = size_t(t) * size_t(outDim) + size_t(o);
-                out[i] = intops::requantize64(m_acc[i], m[perChannel ? size_t(o) : 0], qo.zeroPoint, qo.qmin, qo.qmax);
+        // The block requantization gives requantize64's integers (normalised Q31 multipliers).
+        kernels::requantize(T, outDim, m_acc.data(), L.mult[size_t(lin)], qo.zeroPoint, qo.qmin, qo.qmax, out.data());
+    }
+
+    // Keys per chunk of the packed KV cache and query rows per block of the attention products.
+    static constexpr int kChunk = 128;
+    static int chunkKeys(int chunk, int keys) { return std::min(kChunk, keys - chunk * kChunk); }
+
+    // Packs the 8-bit cache of every kv head as kernel weights, kChunk keys at a time: K as
+    // [keys, head_dim] and V transposed, [head_dim, keys], both as s8 = code - 128 with the zero
+    // point moved likewise (exact). Full chunks never change, so only the last partial chunk and
+    // the new ones are packed again.
+    void updatePacks(Layer &L, int keys)
+    {
+        const ModelPackageConfig &c = m_config;
+        const int D = c.headDim, kvDim = c.kvDim();
+        const int chunks = (keys + kChunk - 1) / kChunk, firstStale = L.packedKeys / kChunk;
+        const int32_t zk = L.site(RtSite::QkIn2).zeroPoint - 128, zv = L.site(RtSite::PvIn2).zeroPoint - 128;
+        L.kPacks.resize(size_t(c.kvHeads));
+        L.vPacks.resize(size_t(c.kvHeads));
+        std::vector<int8_t> &buf = m_packBuf;
+        for (int g = 0; g < c.kvHeads; ++g) {
+            std::vector<kernels::PackedWeights> &kp = L.kPacks[size_t(g)], &vp = L.vPacks[size_t(g)];
+            kp.resize(size_t(chunks));
+            vp.resize(size_t(chunks));
+            for (int ch = firstStale; ch < chunks; ++ch) {
+                const int s0 = ch * kChunk, n = chunkKeys(ch, keys);
+                buf.resize(size_t(n) * size_t(D));
+                for (int j = 0; j < n; ++j) {
+                    const uint8_t *src = &L.k8[size_t(s0 + j) * size_t(kvDim) + size_t(g) * size_t(D)];
+                    for (int d = 0; d < D; ++d)
+                        buf[size_t(j) * size_t(D) + size_t(d)] = int8_t(int(src[d]) - 128);
+                }
+                kp[size_t(ch)] = kernels::PackedWeights::fromS8(buf.data(), n, D, {zk});
+                for (int j = 0; j < n; ++j) {
+                    const uint8_t *src = &L.v8[size_t(s0 + j) * size_t(kvDim) + size_t(g) * size_t(D)];
+                    for (int d = 0; d < D; ++d)
+                        buf[size_t(d) * size_t(n) + size_t(j)] = int8_t(int(src[d]) - 128);
+                }
+                vp[size_t(ch)] = kernels::PackedWeights::fromS8(buf.data(), D, n, {zv});
             }
+        }
+        L.packedKeys = keys;
+    }
+
+    // Attention through the kernels (8-bit K and V): per head and block of kChunk queries,
+    // q·kᵀ against the key chunks the block can see (the causal mask and a sliding window skip the
+    // others), requantized as a block into attn.qk.out; softmax per row as before; then p·v as the
+    // probabilities (a u8 or s16 matrix, invisible keys at the zero point) times Vᵀ. The int32
+    // sums are exact: loadLayer checks the q·k bound, and each row's p·v bound is checked
+    // (sum |p - z_p| * max |v - z_v| < 2^31) with the 64-bit loop for a row that could overflow.
+    template <typename QA, typename PA>
+    void attentionKernels(int l, Layer &L, int T, const std::vector<int32_t> &q, std::vector<int32_t> &out)
+    {
+        const ModelPackageConfig &c = m_config;
+        const int D = c.headDim, G = c.heads / c.kvHeads, P = m_position, S = P + T, qDim = c.qDim();
+        updatePacks(L, S);
+        const QuantParams &qi = L.site(RtSite::QkIn), &qo = L.site(RtSite::QkOut), &pi = L.site(RtSite::PvIn),
+                          &po = L.site(RtSite::PvOut), &v2 = L.site(RtSite::PvIn2);
+        const Narrow qn = narrowOf(qi), pn = narrowOf(pi);
+        const int32_t zq = qi.zeroPoint - qn.shift, zp = pi.zeroPoint - pn.shift;
+        const int64_t maxV = std::max(std::abs(int64_t(v2.qmin) - v2.zeroPoint), std::abs(int64_t(v2.qmax) - v2.zeroPoint));
+        const std::vector<FixedMultiplier> qkMult {L.qkMult}, pvMult {L.pvMult};
+        std::vector<QA> qa(size_t(kChunk) * size_t(D));
+        std::vector<PA> pa;
+        std::vector<int32_t> &acc = m_acc, &sc = m_scoreBlock, &accPv = m_pvBlock, &res = m_pvOut;
+        std::vector<char> rowOk(static_cast<size_t>(kChunk));
+        for (int h = 0; h < c.heads; ++h) {
+            const int g = h / G;
+            const std::vector<kernels::PackedWeights> &kp = L.kPacks[size_t(g)], &vp = L.vPacks[size_t(g)];
+            for (int t0 = 0; t0 < T; t0 += kChunk) {
+                const int rows = std::min(kChunk, T - t0);
+                const int cLo = firstVisible(c, P + t0) / kChunk, cHi = (P + t0 + rows - 1) / kChunk;
+                const size_t region = size_t(kChunk) * size_t(rows), blocks = size_t(cHi - cLo + 1);
+                for (int r = 0; r < rows; ++r) {
+                    const int32_t *src = &q[size_t(t0 + r) * size_t(qDim) + size_t(h) * size_t(D)];
+                    for (int d = 0; d < D; ++d)
+                        qa[size_t(r) * size_t(D) + size_t(d)] = QA(src[d] - qn.shift);
+                }
+                sc.resize(region * blocks);
+                pa.assign(region * blocks, PA(zp));
+                for (int ch = cLo; ch <= cHi; ++ch) {
+                    const int n = chunkKeys(ch, S);
+                    acc.resize(size_t(rows) * size_t(n));
+                    kernels::matmul(kp[size_t(ch)], rows, qa.data(), zq, nullptr, acc.data());
+                    kernels::requantize(rows, n, acc.data(), qkMult, qo.zeroPoint, qo.qmin, qo.qmax,
+                        &sc[region * size_t(ch - cLo)]);
+                }
+                for (int r = 0; r < rows; ++r) {
+                    const int t = t0 + r, pos = P + t, lo = firstVisible(c, pos);
+                    m_scores.resize(size_t(pos - lo + 1));
+                    m_probs.resize(m_scores.size());
+                    auto at = [&](int j) {
+                        const int ch = j / kChunk;
+                        return region * size_t(ch - cLo) + size_t(r) * size_t(chunkKeys(ch, S)) + size_t(j % kChunk);
+                    };
+                    for (int j = lo; j <= pos; ++j)
+                        m_scores[size_t(j - lo)] = sc[at(j)];
+                    if (m_observer)
+                        m_observer(SiteCodes {l, RtSite::QkOut, h, t, lo, m_scores.data(), m_scores.size()});
+                    intops::softmaxRow(m_scores.data(), int(m_scores.size()), m_probs.data(), L.softmax);
+                    if (m_observer)
+                        m_observer(SiteCodes {l, RtSite::PvIn, h, t, lo, m_probs.data(), m_probs.size()});
+                    int64_t sumAbs = 0;
+                    for (int32_t p : m_probs)
+                        sumAbs += std::abs(int64_t(p) - pi.zeroPoint);
+                    rowOk[size_t(r)] = sumAbs * maxV < (int64_t(1) << 31);
+                    if (!rowOk[size_t(r)]) {
+                        pvRow(L, m_probs.data(), L.v8.data(), 0, g * D, lo, pos,
+                            &out[size_t(t) * size_t(qDim) + size_t(h) * size_t(D)]);
+                        continue;
+                    }
+                    for (int j = lo; j <= pos; ++j)
+                        pa[at(j)] = PA(m_probs[size_t(j - lo)] - pn.shift);
+                }
+                accPv.assign(size_t(rows) * size_t(D), 0);
+                for (int ch = cLo; ch <= cHi; ++ch) {
+                    acc.resize(size_t(rows) * size_t(D));
+                    kernels::matmul(vp[size_t(ch)], rows, &pa[region * size_t(ch - cLo)], zp, nullptr, acc.data());
+                    for (size_t i = 0; i < acc.size(); ++i)
+                        accPv[i] += acc[i];
+                }
+                res.resize(accPv.size());
+                kernels::requantize(rows, D, accPv.data(), pvMult, po.zeroPoint, po.qmin, po.qmax, res.data());
+                for (int r = 0; r < rows; ++r)
+                    if (rowOk[size_t(r)])
+                        std::copy_n(&res[size_t(r) * size_t(D)], D,
+                            &out[size_t(t0 + r) * size_t(qDim) + size_t(h) * size_t(D)]);
+            }
+        }
     }
 
     template <typename K>
@@ -498,6 +708,18 @@ protected:
         const ModelPackageConfig &c = m_config;
         const int D = c.headDim, G = c.heads / c.kvHeads, P = m_position;
         out.assign(size_t(T) * size_t(c.qDim()), 0);
+        if (L.kernelAttention) {
+            const bool q8 = narrowOf(L.site(RtSite::QkIn)).u8, p8 = narrowOf(L.site(RtSite::PvIn)).u8;
+            if (q8 && p8)
+                attentionKernels<uint8_t, uint8_t>(l, L, T, q, out);
+            else if (q8)
+                attentionKernels<uint8_t, int16_t>(l, L, T, q, out);
+            else if (p8)
+                attentionKernels<int16_t, uint8_t>(l, L, T, q, out);
+            else
+                attentionKernels<int16_t, int16_t>(l, L, T, q, out);
+            return;
+        }
         for (int h = 0; h < c.heads; ++h) {
             const int kvOffset = (h / G) * D;
             for (int t = 0; t < T; ++t) {
@@ -630,7 +852,8 @@ protected:
     const float *m_embed = nullptr;
     float m_inScale = 1.0f;
     // Scratch buffers, reused between calls.
-    std::vector<int32_t> m_x, m_acc, m_scores, m_probs;
+    std::vector<int32_t> m_x, m_acc, m_scores, m_probs, m_scoreBlock, m_pvBlock, m_pvOut;
+    std::vector<int8_t> m_packBuf;
     std::vector<int64_t> m_acc64;
     std::vector<uint8_t> m_u8;
     std::vector<int16_t> m_s16;

@@ -1,0 +1,17 @@
+#pragma once
+
+#include <QString>
+#include <QStringList>
+
+class QMainWindow;
+
+namespace mq {
+
+// Saves PNGs for the documentation (scripts/screenshots.sh, `mq-workbench --screenshot-dir`):
+// the whole window ("workbench.png"), its central widget ("outlier-inspector.png"), and each
+// dock alone at a size that suits it (floated, resized, grabbed, put back; a dock holding tabs
+// gives one image per tab). Images over ~190 KB are stored with a 256-colour palette so they stay
+// commit-sized. Returns the files written; `error` gets the last failure. GUI thread only.
+QStringList saveWindowScreenshots(QMainWindow &window, const QString &folder, QString *error);
+
+} // namespace mq
