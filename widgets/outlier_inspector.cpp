@@ -98,21 +98,6 @@ void setupPlot(QCustomPlot *plot)
     plot->setMinimumSize(280, 180);
 }
 
-void setLogAxis(QCPAxis *axis, bool on)
-{
-    if (on) {
-        axis->setScaleType(QCPAxis::stLogarithmic);
-        axis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
-        axis->setNumberFormat(QStringLiteral("eb"));
-        axis->setNumberPrecision(0);
-    } else {
-        axis->setScaleType(QCPAxis::stLinear);
-        axis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
-        axis->setNumberFormat(QStringLiteral("gb"));
-        axis->setNumberPrecision(6);
-    }
-}
-
 } // namespace
 
 OutlierSiteData OutlierSiteData::fromRun(const RunReader &reader, const std::string &site, int stepIndex)
@@ -386,7 +371,7 @@ void OutlierInspector::rebuildHistogram()
     m_histStack->setCurrentWidget(m_histPlot);
 
     const bool log = m_logCounts->isChecked();
-    setLogAxis(plot->yAxis, log);
+    setLogAxis(plot->yAxis, log, "eb", 0);
 
     const std::size_t bins = m_data.counts.size();
     const double lo = m_data.edges.front(), hi = m_data.edges.back();

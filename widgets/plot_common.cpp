@@ -20,4 +20,19 @@ QCPRange paddedRange(QCPRange range, double fallbackHalfWidth)
     return QCPRange(range.lower - kPlotMargin * size, range.upper + kPlotMargin * size);
 }
 
+void setLogAxis(QCPAxis *axis, bool on, const char *logFormat, int logPrecision)
+{
+    if (on) {
+        axis->setScaleType(QCPAxis::stLogarithmic);
+        axis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+        axis->setNumberFormat(QString::fromLatin1(logFormat));
+        axis->setNumberPrecision(logPrecision);
+    } else {
+        axis->setScaleType(QCPAxis::stLinear);
+        axis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+        axis->setNumberFormat(QStringLiteral("gb"));
+        axis->setNumberPrecision(6);
+    }
+}
+
 } // namespace mq

@@ -4,11 +4,11 @@
 
 namespace mq {
 
-void placeLegendBeside(QCustomPlot *plot)
+void placeLegendBeside(QCustomPlot *plot, int row)
 {
     plot->axisRect()->insetLayout()->take(plot->legend);
     auto *side = new QCPLayoutGrid;
-    plot->plotLayout()->addElement(0, 1, side);
+    plot->plotLayout()->addElement(row, 1, side);
     side->addElement(0, 0, plot->legend);
     side->addElement(1, 0, new QCPLayoutElement(plot)); // takes the height below the legend
     side->setRowStretchFactor(0, 0.001);

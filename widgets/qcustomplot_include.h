@@ -24,6 +24,10 @@ QColor plotColour(size_t i);
 // `range` widened by 5% of its size on each side, or by `fallbackHalfWidth` when it is empty.
 QCPRange paddedRange(QCPRange range, double fallbackHalfWidth);
 
+// Switches an axis between logarithmic (log ticker, numbers in `logFormat` with `logPrecision`;
+// "eb" draws powers of ten as 10 with a superscript) and linear ("gb", 6 digits).
+void setLogAxis(QCPAxis *axis, bool on, const char *logFormat = "eb", int logPrecision = 1);
+
 // Fraction of the data's extent added on each side when the axes follow the data.
 constexpr double kPlotMargin = 0.05;
 

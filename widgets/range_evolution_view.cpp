@@ -1,5 +1,7 @@
 #include "widgets/range_evolution_view.h"
 
+#include "widgets/plot_legend.h"
+
 #include "widgets/qcustomplot_include.h"
 
 #include <QVBoxLayout>
@@ -47,15 +49,7 @@ RangeEvolutionView::RangeEvolutionView(QWidget *parent)
 
     m_plot->legend->setVisible(true);
     m_plot->legend->setBrush(QBrush(QColor(255, 255, 255, 230)));
-    m_plot->axisRect()->insetLayout()->take(m_plot->legend);
-    auto *side = new QCPLayoutGrid;
-    m_plot->plotLayout()->addElement(1, 1, side);
-    side->addElement(0, 0, m_plot->legend);
-    side->addElement(1, 0, new QCPLayoutElement(m_plot)); // takes the height below the legend
-    side->setRowStretchFactor(0, 0.001);
-    side->setMargins(QMargins(0, 12, 8, 0));
-    m_plot->plotLayout()->setColumnStretchFactor(1, 0.001);
-    m_plot->legend->setMargins(QMargins(6, 4, 6, 4));
+    placeLegendBeside(m_plot, 1);
 
     m_plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
     connect(m_plot, &QCustomPlot::mousePress, this, [this] { m_followData = false; });

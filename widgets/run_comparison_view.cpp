@@ -23,21 +23,6 @@ namespace {
 
 QString shortNumber(double v) { return QString::number(v, 'g', QLocale::FloatingPointShortest); }
 
-void setLogAxis(QCPAxis *axis, bool on)
-{
-    if (on) {
-        axis->setScaleType(QCPAxis::stLogarithmic);
-        axis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
-        axis->setNumberFormat(QStringLiteral("eb"));
-        axis->setNumberPrecision(1);
-    } else {
-        axis->setScaleType(QCPAxis::stLinear);
-        axis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
-        axis->setNumberFormat(QStringLiteral("gb"));
-        axis->setNumberPrecision(6);
-    }
-}
-
 } // namespace
 
 QString runLabel(const RunSummary &run)

@@ -24,14 +24,6 @@ QCPGraph *addGraph(QCustomPlot *plot, QCPAxis *valueAxis, const QString &name, c
     return graph;
 }
 
-void makeLogarithmic(QCPAxis *axis)
-{
-    axis->setScaleType(QCPAxis::stLogarithmic);
-    axis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
-    axis->setNumberFormat(QStringLiteral("eb")); // powers of ten drawn as 10 with a superscript
-    axis->setNumberPrecision(1); // within a decade the ticks are not powers of ten (1.5·10^-3)
-}
-
 // range: positive. Padded by kPlotMargin of its extent in decades; a single value gets half a
 // decade on each side.
 QCPRange paddedLog(QCPRange range)
@@ -75,8 +67,8 @@ TrainingView::TrainingView(QWidget *parent)
     m_plot->yAxis->setLabel(QStringLiteral("loss (MSE)"));
     m_plot->yAxis2->setLabel(QStringLiteral("learning rate"));
     m_plot->yAxis2->setVisible(true);
-    makeLogarithmic(m_plot->yAxis);
-    makeLogarithmic(m_plot->yAxis2);
+    setLogAxis(m_plot->yAxis, true);
+    setLogAxis(m_plot->yAxis2, true);
     m_plot->xAxis->setRange(0.0, 1.0);
     m_plot->yAxis->setRange(1e-3, 1.0);
     m_plot->yAxis2->setRange(1e-5, 1e-2);

@@ -34,19 +34,6 @@ QCPColorGradient viridis()
     return g;
 }
 
-void setLogAxis(QCPAxis *axis, bool on)
-{
-    if (on) {
-        axis->setScaleType(QCPAxis::stLogarithmic);
-        axis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
-        axis->setNumberFormat(QStringLiteral("gb"));
-    } else {
-        axis->setScaleType(QCPAxis::stLinear);
-        axis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
-        axis->setNumberFormat(QStringLiteral("gb"));
-    }
-}
-
 } // namespace
 
 TransformScaleView::TransformScaleView(QWidget *parent)
@@ -215,7 +202,7 @@ void TransformScaleView::rebuild(bool live)
         m_followData = true;
     const auto it = m_series.series.find(m_pair.toStdString());
     const bool log = m_logBox->isChecked();
-    setLogAxis(m_scalePlot->yAxis, log);
+    setLogAxis(m_scalePlot->yAxis, log, "gb", 6); // scales near 1: plain numbers
     m_colorScale->setDataScaleType(log ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
     if (log)
         m_colorScale->axis()->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
