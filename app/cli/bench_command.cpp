@@ -54,6 +54,8 @@ int runBench(const std::vector<std::string> &argv)
         { "warmup", "W", "unmeasured repetitions first", "1" },
         { "threads", "T", "threads mq-run uses on the device", "1" },
         { "power-hz", "H", "battery sampling rate on the device", "10" },
+        { "odpm-hz", "H", "ODPM rail reading rate where the phone has rails (each read is a dumpsys)", "4" },
+        { "no-odpm", "", "use the battery even where the phone has ODPM power rails", "" },
         { "idle-seconds", "S", "idle baseline length", "3" },
         { "cooldown-celsius", "D", "before each further package wait until the temperature is within D of the start",
             "1" },
@@ -67,8 +69,9 @@ int runBench(const std::vector<std::string> &argv)
         std::cout << helpText("mq bench --serial S --packages a.mqpkg,b.mqpkg [--prompt-tokens N --decode-tokens M "
                               "--repeats R --warmup W --cooldown-celsius D] --out RUN.h5",
             "Deploy mq-run and the packages to the phone over adb, measure an idle baseline, then "
-            "benchmark each package on the device with the battery sampled there, cooling down "
-            "between packages. Prints latency, tokens/s, power and energy per token and per "
+            "benchmark each package on the device with the battery sampled there (and the ODPM "
+            "power rails read, where the phone has them: then the energy comes from the rails), "
+            "cooling down between packages. Prints latency, tokens/s, power and energy per token and per "
             "inference (above idle) with medians and 95% confidence intervals, and the change vs "
             "the first package; stores everything, every raw sample included, in the run file "
             "(docs/device-benchmarking.md). Ctrl-C stops the benchmark on the phone and keeps the "
@@ -98,6 +101,10 @@ int runBench(const std::vector<std::string> &argv)
     o.cooldownCelsius = a.real("cooldown-celsius");
     o.cooldownTimeoutSeconds = a.real("cooldown-timeout");
     o.runnerPath = a.str("runner");
+    o.odpmHz = a.real("odpm-hz");
+    o.useOdpm = !a.flag("no-odpm");
+    if (!(o.odpmHz > 0) || o.odpmHz > 50)
+        throw Error("--odpm-hz must be between 0 and 50, not " + a.str("odpm-hz"));
     if (o.promptTokens < 1 || o.decodeTokens < 0 || o.repeats < 1 || o.warmup < 0 || o.threads < 1)
         throw Error("need --prompt-tokens >= 1, --decode-tokens >= 0, --repeats >= 1, --warmup >= 0, --threads >= 1");
     if (!(o.powerHz > 0) || o.powerHz > 1000)
@@ -143,9 +150,11 @@ int runBench(const std::vector<std::string> &argv)
         j["simulated"] = report.simulated;
         j["warnings"] = report.warnings;
         j["error"] = report.error;
-        j["power_normalization"]
-            = { { "current_unit", report.power.currentUnit }, { "discharge_sign", report.power.dischargeSign },
-                  { "rule", report.power.rule }, { "charging", report.power.charging } };
+        j["power_source"] = report.power.source; // "odpm", "battery-sysfs" or "none"
+        j["power_source_text"] = device::powerSourceText(report);
+        j["power_normalization"] = { { "source", report.power.source }, { "odpm_rails", report.power.odpmRails },
+            { "current_unit", report.power.currentUnit }, { "discharge_sign", report.power.dischargeSign },
+            { "rule", report.power.rule }, { "charging", report.power.charging } };
         j["variants"] = nlohmann::json::array();
         for (const auto &v : report.variants) {
             const auto &b = report.variants.front();
@@ -154,7 +163,7 @@ int runBench(const std::vector<std::string> &argv)
                 return r ? nlohmann::json(*r) : nlohmann::json(nullptr);
             };
             j["variants"].push_back({ { "name", v.name }, { "package", v.packagePath }, { "variant", v.variant },
-                { "prompt_seconds", estimateJson(v.promptSeconds) },
+                { "power_source", v.powerSource }, { "prompt_seconds", estimateJson(v.promptSeconds) },
                 { "decode_seconds_per_token", estimateJson(v.decodeSecondsPerToken) },
                 { "decode_tokens_per_second", estimateJson(v.decodeTokensPerSecond) },
                 { "average_watts", estimateJson(v.averageWatts) },

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <exception>
+#include <filesystem>
 
 namespace mq::devsim {
 
@@ -33,6 +34,15 @@ void BatteryService::writeNow()
 
 void BatteryService::start()
 {
+    {
+        // Folders beyond those every phone has (the ODPM device with --odpm).
+        std::lock_guard lock(m_mutex);
+        for (const auto &entry : m_model.sysfsFiles()) {
+            const std::string path = m_sandbox.root() + "/" + entry.first;
+            std::error_code ec;
+            std::filesystem::create_directories(path.substr(0, path.rfind('/')), ec);
+        }
+    }
     writeNow();
     m_thread = std::thread([this] { run(); });
 }

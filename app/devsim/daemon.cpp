@@ -104,7 +104,7 @@ int runDaemon(const Options &options)
         + sandbox.root() + (options.unauthorized ? ", --unauthorized" : "")
         + (options.dropAfterSeconds > 0 ? ", --drop-after " + std::to_string(options.dropAfterSeconds) : "")
         + (options.slowLinkKBps > 0 ? ", --slow-link " + std::to_string(options.slowLinkKBps) + " kB/s" : "")
-        + (options.power.charging ? ", --charging" : ""));
+        + (options.power.charging ? ", --charging" : "") + (options.power.odpm ? ", --odpm (simulated rails)" : ""));
 
     std::list<Running> running;
     int number = 0;

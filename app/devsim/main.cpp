@@ -16,6 +16,11 @@ int main(int argc, char **argv)
             std::fputs(mq::devsim::usageText().c_str(), stdout);
             return 0;
         }
+        if (options.version) {
+            std::printf(
+                "mq-devsim %s (a simulated Android phone for adb; protocol version 0x01000001)\n", MQ_DEVSIM_VERSION);
+            return 0;
+        }
         return mq::devsim::runDaemon(options);
     } catch (const std::exception &e) {
         std::fprintf(stderr, "mq-devsim: %s\n", e.what());

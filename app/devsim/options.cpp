@@ -93,6 +93,8 @@ Options parseOptions(const std::vector<std::string> &args)
         };
         if (a == "--help" || a == "-h")
             o.help = true;
+        else if (a == "--version")
+            o.version = true;
         else if (a == "--port")
             o.port = static_cast<int>(parseNumber(a, value(), 0, 65535));
         else if (a == "--sandbox")
@@ -120,6 +122,8 @@ Options parseOptions(const std::vector<std::string> &args)
             o.slowLinkKBps = parseNumber(a, value(), 0.1, 1e7);
         else if (a == "--charging")
             o.power.charging = true;
+        else if (a == "--odpm")
+            o.power.odpm = true;
         else if (a == "--battery-capacity-mah")
             o.power.capacityMah = parseNumber(a, value(), 100, 100000);
         else if (a == "--battery-percent")
@@ -155,7 +159,7 @@ Options parseOptions(const std::vector<std::string> &args)
         else
             throw Error("unknown option '" + a + "' (see mq-devsim --help)");
     }
-    if (!o.help && o.sandbox.empty())
+    if (!o.help && !o.version && o.sandbox.empty())
         throw Error("--sandbox DIR is required: the folder that stands for the phone's file system");
     return o;
 }
@@ -190,6 +194,10 @@ of the processes the daemon runs: P = idle + k * CPU-seconds per second):
   --current-unit uA|mA     unit of current_now/current_avg (default uA)
   --charging               status Charging, current of the other sign
   --update-ms MS           sampling and sysfs rewrite period (default 50)
+  --odpm                   also offer ODPM power rails (as Pixel 6+ phones): `dumpsys
+                           android.hardware.power.stats.IPowerStats/default` prints per-rail
+                           cumulative energy (CPU big/mid/little, DDR, display, modem) that sums
+                           to the same simulated P
 
 Misbehaviour:
   --unauthorized           never accept the host's key: adb shows "unauthorized"
@@ -197,6 +205,7 @@ Misbehaviour:
   --slow-link KBPS         throttle each direction to KBPS kilobytes (1000 B) per second
 
   --verbose                log connections, services and packets' summaries to stderr
+  --version                print the version
   --help
 )USAGE";
 }

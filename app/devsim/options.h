@@ -35,6 +35,9 @@ struct PowerParams
     // (what many Qualcomm phones report).
     int dischargeSign = -1;
     CurrentUnit currentUnit = CurrentUnit::MicroAmps;
+    // With --odpm the phone also has On-Device Power Monitor rails (Pixel 6+): cumulative energy
+    // counters per rail, split from the same P (power_model.h, odpmRails()).
+    bool odpm = false;
 };
 
 struct DeviceProfile
@@ -66,6 +69,7 @@ struct Options
     double updateSeconds = 0.05; // battery/thermal sampling and rewrite period
     bool verbose = false;
     bool help = false;
+    bool version = false;
 };
 
 // Throws mq::Error with a message that names the option and says what is expected.

@@ -5,9 +5,25 @@
 
 namespace mq::devsim {
 
+const std::vector<OdpmRail> &odpmRails()
+{
+    // Plausible for a phone with the screen off running one native thread on a big core; the names
+    // are those of a Pixel 6's power monitor. Idle shares and active shares each sum to 1.
+    static const std::vector<OdpmRail> rails {
+        { "S2M_VDD_CPUCL2", "CPU(BIG)", 0.04, 0.70 },
+        { "S3M_VDD_CPUCL1", "CPU(MID)", 0.06, 0.10 },
+        { "S4M_VDD_CPUCL0", "CPU(LITTLE)", 0.10, 0.05 },
+        { "S1M_VDD_MIF", "DDR", 0.16, 0.15 },
+        { "VSYS_PWR_DISPLAY", "Display", 0.18, 0.0 },
+        { "VSYS_PWR_MODEM", "Modem", 0.46, 0.0 },
+    };
+    return rails;
+}
+
 PowerModel::PowerModel(const PowerParams &params)
     : m_params(params)
 {
+    m_state.railJoules.assign(odpmRails().size(), 0.0);
     m_state.socFraction = std::clamp(params.startPercent / 100.0, 0.0, 1.0);
     m_state.socTempC = params.ambientC;
     m_state.batteryTempC = params.ambientC;
@@ -48,6 +64,12 @@ void PowerModel::solveElectrical()
     m_state.dischargeAmps = -into;
 }
 
+double PowerModel::railWatts(std::size_t rail) const
+{
+    const OdpmRail &r = odpmRails()[rail];
+    return r.idleShare * m_params.idleWatts + r.activeShare * m_params.wattsPerCore * m_state.cpuCores;
+}
+
 void PowerModel::step(double dt, double cpuCoresRaw)
 {
     if (!(dt > 0))
@@ -55,8 +77,15 @@ void PowerModel::step(double dt, double cpuCoresRaw)
     const PowerParams &p = m_params;
     const double target = std::clamp(cpuCoresRaw, 0.0, p.maxCores);
     const double a = p.cpuSmoothingSeconds > 0 ? 1 - std::exp(-dt / p.cpuSmoothingSeconds) : 1;
+    std::vector<double> before(odpmRails().size());
+    for (std::size_t j = 0; j < before.size(); ++j)
+        before[j] = railWatts(j);
     m_state.cpuCores += (target - m_state.cpuCores) * a;
     solveElectrical();
+    m_state.seconds += dt;
+    // The rails integrate the power exactly as the fuel gauge's P moves (trapezoid over the step).
+    for (std::size_t j = 0; j < before.size(); ++j)
+        m_state.railJoules[j] += 0.5 * (before[j] + railWatts(j)) * dt;
 
     m_state.socFraction -= m_state.dischargeAmps * dt / (3.6 * p.capacityMah);
     m_state.socFraction = std::clamp(m_state.socFraction, 0.0, 1.0);
@@ -85,7 +114,7 @@ std::map<std::string, std::string> PowerModel::sysfsFiles() const
     if (s.charging)
         status = percent >= 99.5 ? "Full" : "Charging";
     const std::string bat = "sys/class/power_supply/battery/";
-    return {
+    std::map<std::string, std::string> files {
         { bat + "current_now", current(s.dischargeAmps) },
         { bat + "current_avg", current(s.averageDischargeAmps) },
         { bat + "voltage_now", integer(s.volts * 1e6) },
@@ -106,6 +135,17 @@ std::map<std::string, std::string> PowerModel::sysfsFiles() const
         { "sys/class/thermal/thermal_zone1/type", "battery-simulated\n" },
         { "sys/class/thermal/thermal_zone1/temp", integer(s.batteryTempC * 1000) },
     };
+    if (p.odpm) {
+        // The format of a Pixel's ODPM driver (iio:device0/energy_value): time in ms, then one line
+        // per channel with the cumulative energy in µWs. dumpsys formats it as the power HAL does.
+        const std::string ms = std::to_string(std::llround(s.seconds * 1000));
+        std::string text = "t=" + ms + "\n";
+        for (std::size_t j = 0; j < odpmRails().size(); ++j)
+            text += "CH" + std::to_string(j) + "(T=" + ms + ")[" + odpmRails()[j].name + "], "
+                + std::to_string(std::llround(s.railJoules[j] * 1e6)) + "\n";
+        files["sys/bus/iio/devices/iio:device0/energy_value"] = text;
+    }
+    return files;
 }
 
 } // namespace mq::devsim

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 // The simulated battery and thermal zones (docs/devsim.md "Power model"). Pure arithmetic on
 // simulated time, so it is unit-tested against closed forms; BatteryService feeds it the measured
@@ -15,6 +16,8 @@
 //   charging: I_batt = I_charger − P / V (into the battery), V = V_oc + I_batt · R_int
 //   soc   −= I_discharge · dt / (3.6 · capacity_mAh)
 //   T     += (T_amb + P · R_th − T) · (1 − exp(−dt / τ))    (SoC zone and battery, own R_th, τ)
+//   ODPM rail j (with --odpm): P_j = a_j · P_idle + b_j · k · r, Σa_j = Σb_j = 1, so Σ P_j = P;
+//         E_j += ½ (P_j(before) + P_j(after)) · dt, cumulative since the phone started
 
 namespace mq::devsim {
 
@@ -29,7 +32,20 @@ struct PowerState
     double batteryTempC = 0; // battery/temp
     double averageDischargeAmps = 0; // current_avg: a 1 s moving average of dischargeAmps
     bool charging = false;
+    double seconds = 0; // simulated time since start
+    std::vector<double> railJoules; // cumulative energy per ODPM rail (odpmRails() order)
 };
+
+// One simulated ODPM rail: the name and subsystem a Pixel prints, and its share of the idle power
+// and of the CPU-driven power.
+struct OdpmRail
+{
+    const char *name; // "S2M_VDD_CPUCL2"
+    const char *subsystem; // "CPU(BIG)"
+    double idleShare; // a_j
+    double activeShare; // b_j
+};
+const std::vector<OdpmRail> &odpmRails();
 
 class PowerModel
 {
@@ -51,6 +67,7 @@ public:
 
 private:
     void solveElectrical();
+    double railWatts(std::size_t rail) const;
 
     PowerParams m_params;
     PowerState m_state;

@@ -99,8 +99,30 @@ case "$1" in
     echo "Thermal Status: $s"
     echo "Current temperatures from HAL (SIMULATED by mq-devsim):"
     echo "	Temperature{mValue=$(( t / 1000 )).$(( t % 1000 / 100 )), mType=0, mName=soc-simulated, mStatus=$s}" ;;
+  android.hardware.power.stats.IPowerStats/default)
+    # Only with --odpm: the power HAL's energy meter section over the simulated ODPM counters.
+    e="$root/sys/bus/iio/devices/iio:device0/energy_value"
+    if [ ! -r "$e" ]; then
+      echo "Can't find service: $1 (this simulated phone has no ODPM power rails; start mq-devsim with --odpm)"
+      exit 0
+    fi
+    echo "============= PowerStats HAL 2.0 energy meter =============="
+    echo "(SIMULATED by mq-devsim: the simulated power split into rails)"
+    echo "            Channel    Cumulative Energy"
+    while IFS= read -r line; do
+      case "$line" in
+        CH*)
+          rail=${line#*[}; rail=${rail%%]*}; uws=${line##*, }
+          case "$rail" in
+            S2M_VDD_CPUCL2) sub="CPU(BIG)";; S3M_VDD_CPUCL1) sub="CPU(MID)";; S4M_VDD_CPUCL0) sub="CPU(LITTLE)";;
+            S1M_VDD_MIF) sub="DDR";; VSYS_PWR_DISPLAY) sub="Display";; *) sub="Modem";;
+          esac
+          printf '  [%s]:%s    %d.%03d mWs\n' "$rail" "$sub" $((uws / 1000)) $((uws % 1000)) ;;
+      esac
+    done < "$e"
+    echo "========== End of PowerStats HAL 2.0 energy meter ==========" ;;
   *)
-    echo "Can't find service: $1 (mq-devsim simulates only 'battery' and 'thermalservice')" ;;
+    echo "Can't find service: $1 (mq-devsim simulates only 'battery', 'thermalservice' and, with --odpm, 'android.hardware.power.stats.IPowerStats/default')" ;;
 esac
 )SH";
 

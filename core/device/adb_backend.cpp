@@ -28,6 +28,12 @@ void AdbDeviceBackend::connect(const std::string &address)
     m_adb.connect(address);
 }
 
+void AdbDeviceBackend::disconnect(const std::string &address)
+{
+    if (m_serverStarted) // no server of ours: nothing was connected, and none should be started
+        m_adb.disconnect(address);
+}
+
 DeployResult AdbDeviceBackend::deploy(const std::string &serial, const std::vector<std::string> &packages,
     const BenchOptions &options, const DeviceEvents &events, const std::atomic<bool> *cancel)
 {

@@ -17,6 +17,7 @@ public:
     std::string id() const override { return "android-adb"; }
     std::vector<DeviceInfo> listDevices() override;
     void connect(const std::string &address) override;
+    void disconnect(const std::string &address) override;
     DeployResult deploy(const std::string &serial, const std::vector<std::string> &packages,
         const BenchOptions &options, const DeviceEvents &events, const std::atomic<bool> *cancel) override;
     BenchmarkReport benchmark(const std::string &serial, const std::vector<std::string> &packages,

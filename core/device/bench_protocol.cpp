@@ -2,16 +2,20 @@
 
 #include "core/device/deploy.h"
 #include "core/device/power.h"
+#include "core/runtime/model_package.h"
+#include "core/runtime/package.h"
 #include "core/util/error.h"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <limits>
+#include <regex>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
@@ -96,11 +100,14 @@ VariantResult parseBenchJson(const std::string &text, const PowerNormalization &
         std::vector<std::string> vals;
         for (const auto &x : s.value("values", nlohmann::json::array()))
             vals.push_back(x.is_string() ? x.get<std::string>() : x.dump());
-        vals.resize(3);
+        const bool clock = vals.size() >= 4; // /proc/uptime, sampled when ODPM readings need aligning
+        vals.resize(std::max<size_t>(vals.size(), 3));
         v.trace.seconds.push_back(t);
         v.trace.rawCurrent.push_back(vals[0]);
         v.trace.rawVoltage.push_back(vals[1]);
         v.trace.rawTemperature.push_back(vals[2]);
+        if (clock)
+            v.trace.rawClock.push_back(vals[3]);
         v.trace.watts.push_back(
             n.source == "none" ? std::numeric_limits<double>::quiet_NaN() : toWatts(n, vals[0], vals[1]));
         v.trace.celsius.push_back(toCelsius(vals[2]));
@@ -108,6 +115,117 @@ VariantResult parseBenchJson(const std::string &text, const PowerNormalization &
     for (const auto &m : power->value("marks", nlohmann::json::array()))
         v.marks.push_back({ m.value("t", 0.0), m.value("name", std::string()) });
     return v;
+}
+
+namespace {
+
+constexpr const char *kOdpmMarker = "__MQ_ODPM__";
+constexpr const char *kOdpmLogMarker = "__MQ_ODPM_LOG__";
+
+double firstNumber(const std::string &line)
+{
+    const std::string t = trim(line);
+    return parseNumber(t.substr(0, t.find(' ')));
+}
+
+} // namespace
+
+int packageContext(const std::string &path)
+{
+    try {
+        return int(readModelConfig(Package::open(path)).maxPositions);
+    } catch (const std::exception &) {
+        return 0; // mq-run will say what is wrong with it
+    }
+}
+
+std::string odpmReadCommand()
+{
+    return std::string("echo ") + kOdpmMarker
+        + "; cat /proc/uptime; dumpsys android.hardware.power.stats.IPowerStats/default 2>/dev/null"
+          " | sed -n '/energy meter/,/End of/p'; cat /proc/uptime";
+}
+
+RailReadings parseOdpmReadings(const std::string &text, std::vector<std::string> *railNames)
+{
+    RailReadings out;
+    std::vector<std::string> names;
+    std::vector<std::vector<std::string>> records;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (trim(line) == kOdpmMarker)
+            records.emplace_back();
+        else if (!records.empty())
+            records.back().push_back(line);
+    }
+    for (const auto &rec : records) {
+        // uptime, the section, uptime: a reading cut off (the stop came mid-way) lacks the last.
+        if (rec.size() < 3)
+            continue;
+        const double before = firstNumber(rec.front()), after = firstNumber(rec.back());
+        if (!std::isfinite(before) || !std::isfinite(after) || after < before)
+            continue;
+        std::string section;
+        for (size_t i = 1; i + 1 < rec.size(); ++i)
+            section += rec[i] + "\n";
+        const auto rails = parseOdpmEnergy(section);
+        if (rails.empty())
+            continue;
+        if (names.empty())
+            for (const auto &r : rails)
+                names.push_back(r.first);
+        double total = 0;
+        bool complete = true;
+        for (const auto &n : names) {
+            auto it = rails.find(n);
+            complete = complete && it != rails.end();
+            if (it != rails.end())
+                total += it->second;
+        }
+        const double mid = 0.5 * (before + after);
+        if (!complete || (!out.seconds.empty() && mid <= out.seconds.back()))
+            continue;
+        out.seconds.push_back(mid);
+        out.uptimeBefore.push_back(before);
+        out.uptimeAfter.push_back(after);
+        out.raw.push_back(trim(section));
+        out.totalJoules.push_back(total);
+    }
+    if (railNames) {
+        // "NAME:Subsystem" as dumpsys shows them, from the first reading.
+        railNames->clear();
+        if (!out.raw.empty()) {
+            static const std::regex rail(R"(\[([^\]]+)\](:[^\s]*)?)");
+            const std::string &first = out.raw.front();
+            for (auto it = std::sregex_iterator(first.begin(), first.end(), rail); it != std::sregex_iterator(); ++it)
+                railNames->push_back((*it)[1].str() + (*it)[2].str());
+        }
+    }
+    return out;
+}
+
+double uptimeOffset(const std::vector<double> &t, const std::vector<std::string> &rawUptime)
+{
+    // uptime = floor_10ms(t + c + read delay): every sample puts c in [u - t, u - t + 10 ms) (the
+    // read delay, microseconds, is neglected); the intersection narrows with more samples.
+    double lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();
+    std::vector<double> diffs;
+    for (size_t i = 0; i < t.size() && i < rawUptime.size(); ++i) {
+        const double u = firstNumber(rawUptime[i]);
+        if (!std::isfinite(u) || !std::isfinite(t[i]))
+            continue;
+        diffs.push_back(u - t[i]);
+        lo = std::max(lo, u - t[i]);
+        hi = std::min(hi, u - t[i] + 0.01);
+    }
+    if (diffs.empty())
+        return std::numeric_limits<double>::quiet_NaN();
+    if (lo <= hi)
+        return 0.5 * (lo + hi);
+    // Inconsistent (a stalled read): the median, corrected by half a step.
+    std::sort(diffs.begin(), diffs.end());
+    return diffs[diffs.size() / 2] + 0.005;
 }
 
 DeviceBenchmark::DeviceBenchmark(const AdbClient &adb, std::string serial, BenchOptions options, DeviceEvents events)
@@ -174,6 +292,13 @@ DeviceBenchmark::PowerFiles DeviceBenchmark::findPowerFiles()
     f.status = dir + "/status";
     f.temperature = zone0 ? "/sys/class/thermal/thermal_zone0/temp" : btemp ? dir + "/temp" : std::string();
     return f;
+}
+
+RailReadings DeviceBenchmark::readOdpm(std::vector<std::string> *rails)
+{
+    if (!m_options.useOdpm)
+        return {};
+    return parseOdpmReadings(m_adb.shellChecked(m_serial, odpmReadCommand() + "; true", 30), rails);
 }
 
 double DeviceBenchmark::readCelsius(const PowerFiles &files)
@@ -261,9 +386,12 @@ VariantResult DeviceBenchmark::runVariant(const DeployedFile &runner, const Depl
 {
     const std::string dir = fs::path(package.remote).parent_path().string();
     const std::string pidFile = dir + "/bench.pid";
+    const bool odpm = report.power.source == "odpm";
     std::string powerFiles = (files.current.empty() ? std::string("/dev/null") : files.current) + ","
         + (files.voltage.empty() ? std::string("/dev/null") : files.voltage) + ","
         + (files.temperature.empty() ? std::string("/dev/null") : files.temperature);
+    if (odpm)
+        powerFiles += ",/proc/uptime"; // puts the rail readings on the sampler's clock
     const std::vector<std::string> argv { runner.remote, "bench", package.remote, "--prompt-tokens",
         std::to_string(m_options.promptTokens), "--decode-tokens", std::to_string(m_options.decodeTokens), "--warmup",
         std::to_string(m_options.warmup), "--repeats", std::to_string(m_options.repeats), "--threads",
@@ -272,7 +400,19 @@ VariantResult DeviceBenchmark::runVariant(const DeployedFile &runner, const Depl
     // The inner shell writes its pid and then becomes mq-run (exec), so the pid file names the
     // process that cancel must kill.
     const std::string inner = "echo $$ > " + shellQuote(pidFile) + "; exec " + shellJoin(argv);
-    const std::string command = "cd " + shellQuote(dir) + " && sh -c " + shellQuote(inner);
+    std::string command = "cd " + shellQuote(dir) + " && sh -c " + shellQuote(inner);
+    if (odpm) {
+        // The rails are read before mq-run starts, every 1/odpmHz s by a background loop while it
+        // runs (stopped by a file, or when this shell is gone), and once after; the log follows
+        // mq-run's JSON on stdout. `(exit $rc)` leaves mq-run's status in $? for the exit marker.
+        char period[32];
+        std::snprintf(period, sizeof period, "%.3f", 1.0 / std::max(0.1, m_options.odpmHz));
+        const std::string read = "{ " + odpmReadCommand() + "; }";
+        command = "cd " + shellQuote(dir) + " && { rm -f odpm.stop; " + read + " > odpm.log 2>&1; p=$$; "
+            + "( while [ ! -e odpm.stop ] && kill -0 $p 2>/dev/null; do sleep " + period + "; " + read
+            + "; done ) >> odpm.log 2>&1 & s=$!; sh -c " + shellQuote(inner) + "; rc=$?; touch odpm.stop; wait $s; "
+            + read + " >> odpm.log 2>&1; echo " + kOdpmLogMarker + "; cat odpm.log; (exit $rc); }";
+    }
     ProcessOptions o;
     o.cancel = cancel;
     o.timeoutSeconds = m_options.variantTimeoutSeconds;
@@ -281,7 +421,10 @@ VariantResult DeviceBenchmark::runVariant(const DeployedFile &runner, const Depl
         // Closing adb's stream makes adbd hang up the child; kill it by pid as well, since some
         // vendors' adbd leave it running.
         try {
-            m_adb.shell(m_serial, "kill -9 $(cat " + shellQuote(pidFile) + ") 2>/dev/null; true", withTimeout(15));
+            m_adb.shell(m_serial,
+                "kill -9 $(cat " + shellQuote(pidFile) + ") 2>/dev/null; touch " + shellQuote(dir + "/odpm.stop")
+                    + " 2>/dev/null; true",
+                withTimeout(15));
         } catch (const std::exception &) {
         }
         if (r.cancelled)
@@ -292,12 +435,20 @@ VariantResult DeviceBenchmark::runVariant(const DeployedFile &runner, const Depl
     if (r.exitCode != 0)
         throw Error("mq-run bench of " + fs::path(package.local).filename().string() + " failed on the device (exit "
             + std::to_string(r.exitCode) + "): " + trim(r.err.empty() ? r.out : r.err).substr(0, 600));
+    std::string log;
+    if (const auto at = r.out.find(kOdpmLogMarker); at != std::string::npos) {
+        log = r.out.substr(at);
+        r.out.erase(at);
+    }
     VariantResult v = parseBenchJson(r.out, report.power);
     v.packagePath = package.local;
     v.remoteDir = dir;
     v.name = fs::path(package.local).stem().string();
     if (v.contentHash.empty())
         v.contentHash = package.sha256;
+    v.powerSource = report.power.source == "none" ? "none" : "battery-sysfs";
+    if (odpm)
+        attachRails(v, log, report);
     computeVariantStatistics(v, report.idleWatts);
     const auto j = nlohmann::json::parse(v.rawJson, nullptr, false);
     if (j.is_object() && j.contains("power") && j["power"].value("read_errors", 0) > 0)
@@ -310,6 +461,23 @@ VariantResult DeviceBenchmark::runVariant(const DeployedFile &runner, const Depl
                 + " power samples during the measurement; raise --repeats, --decode-tokens or --power-hz for an "
                   "energy figure that means something");
     return v;
+}
+
+void DeviceBenchmark::attachRails(VariantResult &v, const std::string &log, BenchmarkReport &report) const
+{
+    v.rails = parseOdpmReadings(log);
+    const double offset = uptimeOffset(v.trace.seconds, v.trace.rawClock);
+    if (v.rails.seconds.size() < 2 || !std::isfinite(offset)) {
+        warn(report,
+            v.name + ": " + std::to_string(v.rails.seconds.size()) + " ODPM readings"
+                + (std::isfinite(offset) ? std::string() : " and no device clock samples")
+                + " came back; its energy is from the battery readings instead");
+        return;
+    }
+    v.rails.clockOffset = offset;
+    for (double &t : v.rails.seconds)
+        t -= offset;
+    v.powerSource = "odpm";
 }
 
 BenchmarkReport DeviceBenchmark::run(const std::vector<std::string> &packages, const std::atomic<bool> *cancel)
@@ -340,7 +508,32 @@ BenchmarkReport DeviceBenchmark::run(const std::vector<std::string> &packages, c
         + " bytes), " + std::to_string(deployed.filesSkipped) + " already there");
     try {
         const PowerFiles files = findPowerFiles();
+        // ODPM rails where the phone has them (Pixel 6+): energy from their counters, read around
+        // the idle baseline here and during each variant; the battery is sampled all the same.
+        const RailReadings idleBefore = readOdpm();
         idleBaseline(report, files);
+        if (!idleBefore.seconds.empty()) {
+            std::vector<std::string> rails;
+            const RailReadings after = readOdpm(&rails);
+            if (!after.seconds.empty() && after.seconds.front() > idleBefore.seconds.front()) {
+                RailReadings idle = idleBefore;
+                idle.seconds.push_back(after.seconds.front());
+                idle.uptimeBefore.push_back(after.uptimeBefore.front());
+                idle.uptimeAfter.push_back(after.uptimeAfter.front());
+                idle.raw.push_back(after.raw.front());
+                idle.totalJoules.push_back(after.totalJoules.front());
+                const double span = idle.seconds[1] - idle.seconds[0];
+                report.idleRails = idle;
+                report.power.source = "odpm";
+                report.power.odpmRails = rails;
+                report.power.rule += "; energy from " + std::to_string(rails.size())
+                    + " ODPM rails (cumulative counters, interpolated at the phase marks); the battery is sampled "
+                      "for comparison";
+                report.idleWatts = (idle.totalJoules[1] - idle.totalJoules[0]) / span;
+                stage("ODPM power rails found: " + std::to_string(rails.size()) + " rails; idle "
+                    + std::to_string(report.idleWatts).substr(0, 5) + " W");
+            }
+        }
         if (report.power.charging)
             report.deviceFacts["charging"] = "yes";
         const double startCelsius = readCelsius(files);

@@ -42,11 +42,14 @@ private:
         std::string current, voltage, status, temperature;
     };
     PowerFiles findPowerFiles();
+    // One ODPM reading now (empty readings when the phone has no rails).
+    RailReadings readOdpm(std::vector<std::string> *rails = nullptr);
     void idleBaseline(BenchmarkReport &report, const PowerFiles &files);
     double readCelsius(const PowerFiles &files);
     double cooldown(double targetCelsius, const PowerFiles &files, const std::atomic<bool> *cancel);
     VariantResult runVariant(const DeployedFile &runner, const DeployedFile &package, const PowerFiles &files,
         BenchmarkReport &report, const std::atomic<bool> *cancel);
+    void attachRails(VariantResult &v, const std::string &log, BenchmarkReport &report) const;
     void stage(const std::string &s) const;
     void warn(BenchmarkReport &report, const std::string &s) const;
 
@@ -56,8 +59,23 @@ private:
     DeviceEvents m_events;
 };
 
+// The context (max positions) of a model package, 0 when it cannot be read. Reads the whole file.
+int packageContext(const std::string &packagePath);
+
 // Parses mq-run bench --json output into a VariantResult (trace converted with `n`); throws
 // mq::Error when the text is not that JSON. Exposed for tests.
 VariantResult parseBenchJson(const std::string &json, const PowerNormalization &n);
+
+// The device shell text of one ODPM reading: a marker line, /proc/uptime, the energy meter section
+// of `dumpsys android.hardware.power.stats.IPowerStats/default`, /proc/uptime again.
+std::string odpmReadCommand();
+// Readings printed by odpmReadCommand(), any number of them; one cut off or without rails is left
+// out. seconds = the midpoint of the two uptimes; totalJoules sums the rails of the first reading
+// (their names go to `rails` when given). Exposed for tests.
+RailReadings parseOdpmReadings(const std::string &text, std::vector<std::string> *rails = nullptr);
+// Device uptime minus the sampler's clock, from /proc/uptime texts ("1234.56 789.01", 10 ms
+// steps) sampled at `samplerSeconds`: the middle of the interval every sample allows. NaN without
+// usable samples.
+double uptimeOffset(const std::vector<double> &samplerSeconds, const std::vector<std::string> &rawUptime);
 
 } // namespace mq::device

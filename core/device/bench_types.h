@@ -19,6 +19,10 @@ struct BenchOptions
     int repeats = 5;
     int threads = 1;
     double powerHz = 10; // sampling rate of the on-device sampler (mq-run --power-hz)
+    // ODPM rails (docs/device-benchmarking.md "ODPM rails"): read every 1/odpmHz s during a run when
+    // the phone has them (each read is a dumpsys, so slower than the battery files); false: battery only.
+    bool useOdpm = true;
+    double odpmHz = 4;
     double idleSeconds = 3; // idle baseline before the first variant
     double cooldownCelsius = 1.0; // wait until the temperature is within this of the start
     double cooldownTimeoutSeconds = 120;

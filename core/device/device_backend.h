@@ -49,6 +49,10 @@ public:
         throw std::runtime_error("the " + id() + " device back-end cannot connect to " + address);
     }
 
+    // Forgets a network device made known by connect() ("adb disconnect HOST:PORT"), so that a
+    // stopped virtual phone is not left listed as offline. Default: nothing to forget.
+    virtual void disconnect(const std::string &address) { (void)address; }
+
     // Copies the runner for the device's ABI and the packages (host paths) to the device, skipping
     // files already there with the same size and hash. `cancel` (may be null) stops a push.
     // Back-ends that cannot deploy keep this default, which throws.

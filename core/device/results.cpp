@@ -107,6 +107,20 @@ double trapezoidIntegral(const std::vector<double> &t, const std::vector<double>
     return sum;
 }
 
+double counterDifference(const std::vector<double> &t, const std::vector<double> &e, double t0, double t1)
+{
+    if (t.size() < 2 || t.size() != e.size())
+        return std::numeric_limits<double>::quiet_NaN();
+    auto at = [&](double x) {
+        size_t hi = size_t(std::upper_bound(t.begin(), t.end(), x) - t.begin());
+        hi = std::clamp<size_t>(hi, 1, t.size() - 1);
+        const size_t lo = hi - 1;
+        const double span = t[hi] - t[lo];
+        return span > 0 ? e[lo] + (x - t[lo]) * (e[hi] - e[lo]) / span : e[lo];
+    };
+    return at(t1) - at(t0);
+}
+
 double trapezoidIntegral(const std::vector<double> &t, const std::vector<double> &p)
 {
     if (t.size() < 2 || t.size() != p.size())
@@ -141,7 +155,11 @@ void computeVariantStatistics(VariantResult &v, double idleWatts)
             t.push_back(v.trace.seconds[i]);
             p.push_back(v.trace.watts[i]);
         }
-    const bool havePower = !t.empty();
+    const bool odpm = v.powerSource == "odpm" && v.rails.seconds.size() >= 2;
+    const bool havePower = odpm || !t.empty();
+    auto energy = [&](double t0, double t1) {
+        return odpm ? counterDifference(v.rails.seconds, v.rails.totalJoules, t0, t1) : trapezoidIntegral(t, p, t0, t1);
+    };
     const double nan = std::numeric_limits<double>::quiet_NaN();
     std::vector<double> prompt, perToken, promptTps, decodeTps, watts, eInf, ePrompt, eTok;
     for (size_t k = 0; k < n; ++k) {
@@ -153,13 +171,11 @@ void computeVariantStatistics(VariantResult &v, double idleWatts)
         decodeTps.push_back(tok > 0 ? 1.0 / tok : nan);
         if (havePower) {
             const double whole = de[k] - pb[k];
-            const double e = trapezoidIntegral(t, p, pb[k], de[k]);
+            const double e = energy(pb[k], de[k]);
             watts.push_back(whole > 0 ? e / whole : nan);
             eInf.push_back(e - idleWatts * whole);
-            ePrompt.push_back(trapezoidIntegral(t, p, pb[k], pe[k]) - idleWatts * ps);
-            eTok.push_back(v.decodeTokens > 0
-                    ? (trapezoidIntegral(t, p, db[k], de[k]) - idleWatts * ds) / double(v.decodeTokens)
-                    : nan);
+            ePrompt.push_back(energy(pb[k], pe[k]) - idleWatts * ps);
+            eTok.push_back(v.decodeTokens > 0 ? (energy(db[k], de[k]) - idleWatts * ds) / double(v.decodeTokens) : nan);
         }
     }
     v.repeats = int(n);
@@ -251,8 +267,29 @@ std::string resultsTable(const BenchmarkReport &report)
         << " (the baseline); energies are above the idle power of " << fmt(report.idleWatts) << " W";
     if (report.simulated)
         out << "; ALL POWER FIGURES ARE SIMULATED (virtual phone)";
-    out << "\n";
+    out << "\npower source: " << powerSourceText(report) << "\n";
     return out.str();
+}
+
+std::string powerSourceText(const BenchmarkReport &report)
+{
+    const PowerNormalization &n = report.power;
+    std::string s;
+    if (n.source == "odpm") {
+        s = "ODPM power rails (" + std::to_string(n.odpmRails.size())
+            + " rails summed, dumpsys android.hardware.power.stats.IPowerStats/default)";
+        for (const VariantResult &v : report.variants)
+            if (v.powerSource != "odpm")
+                s += "; " + v.name + " from the battery (no rail readings)";
+    } else if (n.source == "none") {
+        s = "none (no readable battery current/voltage and no ODPM rails): latency only";
+    } else {
+        s = "battery current_now x voltage_now (" + n.currentUnit + ", discharge "
+            + (n.dischargeSign < 0 ? "negative" : "positive") + "; no ODPM rails on this phone)";
+    }
+    if (report.simulated)
+        s += ", simulated";
+    return s;
 }
 
 std::string resultsCsv(const BenchmarkReport &report)

@@ -50,10 +50,15 @@ struct PhaseMarkValue
     std::string name; // "prompt:begin", "prompt:end", "decode:begin", "decode:end"
 };
 
-// How raw battery readings became watts (stored with every result).
+// How raw battery readings became watts (stored with every result), and which source the energy
+// figures come from.
 struct PowerNormalization
 {
-    std::string source = "battery-sysfs"; // or "none" when no power file was readable
+    // "odpm": the phone's ODPM rail energy counters (dumpsys
+    // android.hardware.power.stats.IPowerStats/default), the battery still sampled for comparison
+    // and temperature; "battery-sysfs": current_now × voltage_now; "none": nothing readable.
+    std::string source = "battery-sysfs";
+    std::vector<std::string> odpmRails; // with "odpm": the rails summed, as "NAME:Subsystem"
     std::string currentFile, voltageFile, temperatureFile;
     double currentScaleToAmps = 1e-6; // 1e-6 for µA, 1e-3 for mA
     double voltageScaleToVolts = 1e-6;
@@ -63,12 +68,28 @@ struct PowerNormalization
     bool charging = false;
 };
 
+// Cumulative ODPM rail energy counters read again and again during a phase. Each reading is one
+// dumpsys between two reads of the device's /proc/uptime.
+struct RailReadings
+{
+    std::vector<double> seconds; // time of each reading on the variant's sampler clock (idle: uptime)
+    std::vector<double> uptimeBefore, uptimeAfter; // device /proc/uptime around each dumpsys, s
+    std::vector<std::string> raw; // the energy meter section exactly as dumpsys printed it
+    std::vector<double> totalJoules; // sum of the rails' cumulative energy at each reading
+    double clockOffset = 0; // device uptime − sampler clock (0 for the idle readings)
+};
+
+// Energy over [t0, t1] from a cumulative counter `e` read at times `t` (increasing): the counter
+// interpolated linearly at t0 and t1 (extrapolated with the nearest interval's rate outside).
+double counterDifference(const std::vector<double> &t, const std::vector<double> &e, double t0, double t1);
+
 struct PowerTrace
 {
     std::vector<double> seconds; // since the sampler started, steady clock on the device
     std::vector<double> watts; // drawn by the phone (discharge positive)
     std::vector<double> celsius; // temperature zone sampled with it (NaN if none)
     std::vector<std::string> rawCurrent, rawVoltage, rawTemperature; // exactly as the files held them
+    std::vector<std::string> rawClock; // /proc/uptime sampled with them (with ODPM), else empty
 };
 
 struct VariantResult
@@ -93,7 +114,9 @@ struct VariantResult
     Estimate energyPerPromptJ; // (P − P_idle) over the prompt phase
     Estimate energyPerTokenJ; // (P − P_idle) over decode / decoded tokens
 
+    std::string powerSource = "battery-sysfs"; // what the energies below come from ("odpm", "none")
     PowerTrace trace;
+    RailReadings rails; // with ODPM: the rail counters read during the run
     std::vector<PhaseMarkValue> marks;
     std::string rawJson; // mq-run's output, kept verbatim
 };
@@ -109,6 +132,7 @@ struct BenchmarkReport
     PowerNormalization power;
     double idleWatts = 0; // mean over the idle trace
     PowerTrace idleTrace;
+    RailReadings idleRails; // with ODPM: the rail counters before and after the idle baseline
     std::vector<VariantResult> variants; // finished ones, in run order; the first is the baseline
     std::vector<std::string> warnings; // charging, unit guesses, throttling, ...
     std::string error; // why the run stopped early (connection lost, cancelled), or empty
@@ -119,10 +143,15 @@ struct BenchmarkReport
 // and as CSV (one row per variant and figure, every statistic in its own column).
 std::string resultsTable(const BenchmarkReport &report);
 std::string resultsCsv(const BenchmarkReport &report);
+// One line for people: where the power figures come from ("ODPM rails (6, dumpsys power stats)",
+// "battery current_now × voltage_now (uA, ...)"), with "simulated" for the virtual phone.
+std::string powerSourceText(const BenchmarkReport &report);
 
 // Fills the per-repeat estimates of `v` from its marks and trace: for repeat k, the k-th
 // prompt:begin/prompt:end/decode:begin/decode:end marks. idleWatts is subtracted for the "above
-// idle" energies. Marks that do not pair up are an error (mq::Error).
+// idle" energies. Energies come from the rail counters (counterDifference) when v.powerSource is
+// "odpm", else from the trapezoid integral of the battery trace. Marks that do not pair up are an
+// error (mq::Error).
 void computeVariantStatistics(VariantResult &v, double idleWatts);
 
 } // namespace mq::device

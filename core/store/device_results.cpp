@@ -116,6 +116,41 @@ void writeTrace(hid_t group, const PowerTrace &t, const std::string &path)
     writeStrings(group, "raw_current", t.rawCurrent, "current_now exactly as read", path);
     writeStrings(group, "raw_voltage", t.rawVoltage, "voltage_now exactly as read", path);
     writeStrings(group, "raw_temperature", t.rawTemperature, "temperature file exactly as read", path);
+    if (!t.rawClock.empty())
+        writeStrings(group, "raw_clock", t.rawClock,
+            "/proc/uptime exactly as read with the battery (aligns the ODPM readings with this clock)", path);
+}
+
+// ODPM rail readings: the energy meter text verbatim per reading, with its device uptimes; the
+// per-rail values are in that text (parseOdpmEnergy reads them).
+void writeRails(hid_t parent, const char *name, const device::RailReadings &r, const std::string &path)
+{
+    if (r.seconds.empty())
+        return;
+    Hid g = h5::createGroup(parent, name, path);
+    writeDoubles(g, "seconds", r.seconds, "s",
+        "reading time on the sampler's clock: midpoint of the two uptimes minus clock_offset", path);
+    writeDoubles(g, "uptime_before", r.uptimeBefore, "s", "device /proc/uptime before dumpsys", path);
+    writeDoubles(g, "uptime_after", r.uptimeAfter, "s", "device /proc/uptime after dumpsys", path);
+    writeDoubles(g, "total_joules", r.totalJoules, "J", "sum of the rails' cumulative energy (1 mWs = 1 mJ)", path);
+    writeStrings(g, "raw", r.raw,
+        "energy meter section of dumpsys android.hardware.power.stats.IPowerStats/default, verbatim", path);
+    h5::writeDoubleAttribute(g, "clock_offset", r.clockOffset, path);
+}
+
+device::RailReadings readRails(hid_t parent, const char *name, const std::string &path)
+{
+    device::RailReadings r;
+    if (!h5::exists(parent, name))
+        return r;
+    Hid g = h5::openGroup(parent, name, path);
+    r.seconds = readDoubles(g, "seconds", path);
+    r.uptimeBefore = readDoubles(g, "uptime_before", path);
+    r.uptimeAfter = readDoubles(g, "uptime_after", path);
+    r.totalJoules = readDoubles(g, "total_joules", path);
+    r.raw = readStrings(g, "raw", path);
+    r.clockOffset = readDoubleAttribute(g, "clock_offset");
+    return r;
 }
 
 PowerTrace readTrace(hid_t group, const std::string &path)
@@ -127,6 +162,7 @@ PowerTrace readTrace(hid_t group, const std::string &path)
     t.rawCurrent = readStrings(group, "raw_current", path);
     t.rawVoltage = readStrings(group, "raw_voltage", path);
     t.rawTemperature = readStrings(group, "raw_temperature", path);
+    t.rawClock = readStrings(group, "raw_clock", path);
     return t;
 }
 
@@ -148,7 +184,8 @@ const std::vector<EstimateSpec> &estimateSpecs()
         { "decode_tokens_per_second", &VariantResult::decodeTokensPerSecond, "tokens/s", "1 / per-token latency" },
         { "average_watts", &VariantResult::averageWatts, "W", "mean gross power over prompt + decode" },
         { "energy_per_inference_j", &VariantResult::energyPerInferenceJ, "J",
-            "trapezoid integral of (P - idle) over prompt + decode" },
+            "(P - idle) over prompt + decode: trapezoid integral of the battery trace, or the ODPM counters' "
+            "difference" },
         { "energy_per_prompt_j", &VariantResult::energyPerPromptJ, "J",
             "trapezoid integral of (P - idle) over the prompt" },
         { "energy_per_token_j", &VariantResult::energyPerTokenJ, "J/token",
@@ -198,7 +235,8 @@ nlohmann::json normalizationJson(const device::PowerNormalization &n)
     return { { "source", n.source }, { "current_file", n.currentFile }, { "voltage_file", n.voltageFile },
         { "temperature_file", n.temperatureFile }, { "current_scale_to_amps", n.currentScaleToAmps },
         { "voltage_scale_to_volts", n.voltageScaleToVolts }, { "discharge_sign", n.dischargeSign },
-        { "current_unit", n.currentUnit }, { "rule", n.rule }, { "charging", n.charging } };
+        { "current_unit", n.currentUnit }, { "rule", n.rule }, { "charging", n.charging },
+        { "odpm_rails", n.odpmRails } };
 }
 
 device::PowerNormalization normalizationFromJson(const std::string &text)
@@ -219,6 +257,10 @@ device::PowerNormalization normalizationFromJson(const std::string &text)
     n.currentUnit = j.value("current_unit", n.currentUnit);
     n.rule = j.value("rule", "");
     n.charging = j.value("charging", false);
+    if (auto it = j.find("odpm_rails"); it != j.end() && it->is_array())
+        for (const auto &r : *it)
+            if (r.is_string())
+                n.odpmRails.push_back(r.get<std::string>());
     return n;
 }
 
@@ -294,6 +336,7 @@ std::string writeDeviceBenchmark(const std::string &path, const BenchmarkReport 
     {
         Hid idle = h5::createGroup(g, "idle", path);
         writeTrace(idle, report.idleTrace, path);
+        writeRails(idle, "odpm", report.idleRails, path);
     }
     Hid variants = h5::createGroup(g, "variants", path);
     std::vector<std::string> order;
@@ -316,6 +359,8 @@ std::string writeDeviceBenchmark(const std::string &path, const BenchmarkReport 
         h5::writeDoubleAttribute(vg, "start_celsius", v.startCelsius, path);
         h5::writeDoubleAttribute(vg, "cooldown_seconds", v.cooldownSeconds, path);
         h5::writeStringAttribute(vg, "mq_run_json", v.rawJson, path);
+        h5::writeStringAttribute(vg, "power_source", v.powerSource, path);
+        writeRails(vg, "odpm", v.rails, path);
         {
             Hid trace = h5::createGroup(vg, "trace", path);
             writeTrace(trace, v.trace, path);
@@ -383,6 +428,7 @@ std::vector<StoredBenchmark> readDeviceBenchmarks(const std::string &path)
         if (h5::exists(g, "idle")) {
             Hid idle = h5::openGroup(g, "idle", path);
             r.idleTrace = readTrace(idle, path);
+            r.idleRails = readRails(idle, "odpm", path);
         }
         std::vector<std::string> order;
         if (auto o = nlohmann::json::parse(readStringOr(g, "variant_order", path), nullptr, false); o.is_array())
@@ -416,6 +462,9 @@ std::vector<StoredBenchmark> readDeviceBenchmarks(const std::string &path)
                 v.startCelsius = readDoubleAttribute(vg, "start_celsius");
                 v.cooldownSeconds = readDoubleAttribute(vg, "cooldown_seconds");
                 v.rawJson = readStringOr(vg, "mq_run_json", path);
+                if (h5::attributeExists(vg, "power_source"))
+                    v.powerSource = readStringOr(vg, "power_source", path);
+                v.rails = readRails(vg, "odpm", path);
                 if (h5::exists(vg, "trace")) {
                     Hid t = h5::openGroup(vg, "trace", path);
                     v.trace = readTrace(t, path);

@@ -7,6 +7,37 @@
 
 namespace mq {
 
+namespace {
+
+// Without an adb the back-end still exists (the window builds its devices dock from it), and every
+// call says what is missing and how to get it.
+class AdbMissingBackend : public DeviceBackend
+{
+public:
+    explicit AdbMissingBackend(std::string why)
+        : m_why(std::move(why))
+    {
+    }
+    std::string id() const override { return "android-adb"; }
+    std::vector<DeviceInfo> listDevices() override { throw std::runtime_error(m_why); }
+    void connect(const std::string &) override { throw std::runtime_error(m_why); }
+    device::DeployResult deploy(const std::string &, const std::vector<std::string> &, const device::BenchOptions &,
+        const device::DeviceEvents &, const std::atomic<bool> *) override
+    {
+        throw std::runtime_error(m_why);
+    }
+    device::BenchmarkReport benchmark(const std::string &, const std::vector<std::string> &,
+        const device::BenchOptions &, const device::DeviceEvents &, const std::atomic<bool> *) override
+    {
+        throw std::runtime_error(m_why);
+    }
+
+private:
+    std::string m_why;
+};
+
+} // namespace
+
 class AndroidAdbPlugin : public QObject, public DeviceBackendPlugin
 {
     Q_OBJECT
@@ -42,8 +73,13 @@ public:
         std::map<std::string, std::string> env;
         if (const int port = s.value(QStringLiteral("server-port")).toInt(); port > 0)
             env["ANDROID_ADB_SERVER_PORT"] = std::to_string(port);
-        return std::make_unique<device::AdbDeviceBackend>(
-            device::AdbClient(device::findAdb(s.value(QStringLiteral("adb")).toString().toStdString()), env));
+        std::string adb;
+        try {
+            adb = device::findAdb(s.value(QStringLiteral("adb")).toString().toStdString());
+        } catch (const std::exception &e) {
+            return std::make_unique<AdbMissingBackend>(e.what());
+        }
+        return std::make_unique<device::AdbDeviceBackend>(device::AdbClient(adb, env));
     }
 };
 

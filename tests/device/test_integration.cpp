@@ -136,6 +136,7 @@ TEST(DeviceIntegration, ThreeVariantBenchmarkFromTheCli)
     // The virtual phone reports µA, negative while discharging (its default).
     EXPECT_EQ(j["power_normalization"]["current_unit"], "uA");
     EXPECT_EQ(j["power_normalization"]["discharge_sign"], -1);
+    EXPECT_EQ(j["power_source"], "battery-sysfs") << "no ODPM rails without --odpm";
 
     const auto stored = mq::readDeviceBenchmarks(run);
     ASSERT_EQ(stored.size(), 1u);
@@ -256,39 +257,47 @@ TEST(DeviceIntegration, SlowLinkShowsPushProgress)
 TEST(DeviceIntegration, CancelKillsTheRunnerOnThePhone)
 {
     const Packages &p = packages();
-    mq::test::TempDir dir;
-    VirtualPhone phone(dir.path());
-    phone.connect();
-    BenchOptions o = quickOptions();
-    o.decodeTokens = 400;
-    o.repeats = 200; // far longer than the test waits
-    std::atomic<bool> cancel { false };
-    std::thread canceller;
-    DeviceEvents events;
-    events.stage = [&](const std::string &s) {
-        if (s.rfind("benchmarking", 0) == 0 && !canceller.joinable())
-            canceller = std::thread([&] {
-                std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-                cancel = true;
-            });
-    };
-    DeviceBenchmark bench(phone.adb(), phone.address(), o, events);
-    const auto t0 = std::chrono::steady_clock::now();
-    const BenchmarkReport report = bench.run({ p.w4a8 }, &cancel);
-    if (canceller.joinable())
-        canceller.join();
-    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 30);
-    EXPECT_NE(report.error.find("cancelled"), std::string::npos) << report.error;
-    // The virtual phone runs its programs on this host: no mq-run from the sandbox may be left.
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    int left = 0;
-    for (const auto &e : fs::directory_iterator("/proc")) {
-        const std::string cmd = readFile(e.path() / "cmdline");
-        if (cmd.find(phone.sandbox()) != std::string::npos && cmd.find("mq-run") != std::string::npos
-            && cmd.find("bench") != std::string::npos)
-            ++left;
+    // Also on a phone with ODPM rails, where a reading loop runs beside mq-run.
+    for (const std::vector<std::string> &args :
+        { std::vector<std::string> {}, std::vector<std::string> { "--odpm" } }) {
+        SCOPED_TRACE(args.empty() ? "battery" : "odpm");
+        mq::test::TempDir dir;
+        VirtualPhone phone(dir.path(), args);
+        phone.connect();
+        BenchOptions o = quickOptions();
+        o.decodeTokens = 400;
+        o.repeats = 200; // far longer than the test waits
+        std::atomic<bool> cancel { false };
+        std::thread canceller;
+        DeviceEvents events;
+        events.stage = [&](const std::string &s) {
+            if (s.rfind("benchmarking", 0) == 0 && !canceller.joinable())
+                canceller = std::thread([&] {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+                    cancel = true;
+                });
+        };
+        DeviceBenchmark bench(phone.adb(), phone.address(), o, events);
+        const auto t0 = std::chrono::steady_clock::now();
+        const BenchmarkReport report = bench.run({ p.w4a8 }, &cancel);
+        if (canceller.joinable())
+            canceller.join();
+        EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 30);
+        EXPECT_NE(report.error.find("cancelled"), std::string::npos) << report.error;
+        // The virtual phone runs its programs on this host: no mq-run from the sandbox may be left.
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        int left = 0, loops = 0;
+        for (const auto &e : fs::directory_iterator("/proc")) {
+            const std::string cmd = readFile(e.path() / "cmdline");
+            if (cmd.find(phone.sandbox()) != std::string::npos && cmd.find("mq-run") != std::string::npos
+                && cmd.find("bench") != std::string::npos)
+                ++left;
+            if (cmd.find(phone.sandbox()) != std::string::npos && cmd.find("odpm.stop") != std::string::npos)
+                ++loops;
+        }
+        EXPECT_EQ(left, 0);
+        EXPECT_EQ(loops, 0) << "the ODPM reading loop ends with the run";
     }
-    EXPECT_EQ(left, 0);
 }
 
 TEST(DeviceIntegration, DropDuringTheRunnerIsReportedWithoutLeftovers)
@@ -339,6 +348,10 @@ TEST(DeviceIntegration, VendorCurrentConventionsGiveTheSamePower)
         EXPECT_EQ(r.power.currentUnit, vendor ? "mA" : "uA");
         EXPECT_EQ(r.power.dischargeSign, vendor ? 1 : -1);
         EXPECT_FALSE(r.power.charging);
+        EXPECT_EQ(r.power.source, "battery-sysfs") << "no ODPM rails on this phone: the battery is the source";
+        EXPECT_EQ(r.variants.at(0).powerSource, "battery-sysfs");
+        EXPECT_TRUE(r.variants.at(0).rails.seconds.empty());
+        EXPECT_NE(powerSourceText(r).find("battery current_now"), std::string::npos) << powerSourceText(r);
         EXPECT_GT(r.idleWatts, 0.5);
         EXPECT_LT(r.idleWatts, 1.2);
         idle.push_back(r.idleWatts);
@@ -363,4 +376,100 @@ TEST(DeviceIntegration, ChargingPhoneIsWarnedAbout)
     ASSERT_EQ(stored.size(), 1u);
     EXPECT_TRUE(stored[0].report.power.charging);
     EXPECT_FALSE(stored[0].report.warnings.empty());
+}
+
+TEST(DeviceIntegration, OdpmRailsArePreferredAndAgreeWithTheBattery)
+{
+    // A phone with ODPM rails (mq-devsim --odpm: the same simulated P split into six rails). The
+    // benchmark must take its energy from the rail counters, keep every reading, and agree with
+    // the battery estimate of the same simulated power.
+    const Packages &p = packages();
+    mq::test::TempDir dir;
+    VirtualPhone phone(dir.path(), { "--odpm" });
+    phone.connect();
+    BenchOptions o = quickOptions();
+    o.promptTokens = 256;
+    o.decodeTokens = 192;
+    // mq-run takes ~50 ms per repeat here: 20 repeats give about a second, several fuel-gauge
+    // time constants (0.25 s) and counter updates (50 ms).
+    o.repeats = 20;
+    o.idleSeconds = 2;
+    DeviceBenchmark bench(phone.adb(), phone.address(), o);
+    const BenchmarkReport r = bench.run({ p.a16, p.w8a8 });
+    ASSERT_TRUE(r.error.empty()) << r.error;
+    EXPECT_EQ(r.power.source, "odpm");
+    EXPECT_EQ(r.power.odpmRails.size(), 6u);
+    EXPECT_NE(resultsTable(r).find("power source: ODPM power rails (6 rails"), std::string::npos) << resultsTable(r);
+    ASSERT_EQ(r.idleRails.seconds.size(), 2u);
+    // Idle from the rails against the mean of the battery's idle samples.
+    double batteryIdle = 0;
+    for (double w : r.idleTrace.watts)
+        batteryIdle += w / double(r.idleTrace.watts.size());
+    std::printf("idle: ODPM %.4f W, battery %.4f W\n", r.idleWatts, batteryIdle);
+    EXPECT_NEAR(r.idleWatts, batteryIdle, 0.05 * batteryIdle);
+    ASSERT_EQ(r.variants.size(), 2u);
+    for (const VariantResult &v : r.variants) {
+        EXPECT_EQ(v.powerSource, "odpm") << v.name;
+        ASSERT_GE(v.rails.seconds.size(), 3u) << v.name;
+        EXPECT_EQ(v.rails.raw.size(), v.rails.seconds.size());
+        EXPECT_EQ(v.trace.rawClock.size(), v.trace.seconds.size()) << "uptime sampled with the battery";
+        // The readings span the measurement (one before mq-run starts, one after it ends).
+        EXPECT_LT(v.rails.seconds.front(), v.marks.front().seconds);
+        EXPECT_GT(v.rails.seconds.back(), v.marks.back().seconds);
+        // Gross energy of each repeat: counters (interpolated at the marks) vs the trapezoid of the
+        // battery's V·I samples.
+        double odpm = 0, battery = 0, duration = 0, reported = 0;
+        for (size_t k = 0; k + 3 < v.marks.size(); k += 4) {
+            const double a = v.marks[k].seconds, b = v.marks[k + 3].seconds;
+            odpm += counterDifference(v.rails.seconds, v.rails.totalJoules, a, b);
+            battery += referenceEnergy(v.trace, a, b);
+            duration += b - a;
+            reported += v.energyPerInferenceJ.values.at(k / 4) + r.idleWatts * (b - a);
+        }
+        std::printf("%s: %zu rail readings over %.2f s measured; gross energy ODPM %.4f J, battery %.4f J (%+.2f%%); "
+                    "energy/inference above idle %.4f J\n",
+            v.name.c_str(), v.rails.seconds.size(), duration, odpm, battery, 100 * (odpm - battery) / battery,
+            v.energyPerInferenceJ.median);
+        EXPECT_NEAR(odpm, battery, 0.05 * battery) << v.name;
+        EXPECT_NEAR(reported, odpm, 1e-9 * odpm) << "the figures are the counters' differences";
+    }
+    // Stored: the source, every rail reading as dumpsys printed it, and energies that the stored
+    // readings give again.
+    const std::string file = dir.file("odpm.h5");
+    mq::writeDeviceBenchmark(file, r);
+    const auto stored = mq::readDeviceBenchmarks(file);
+    ASSERT_EQ(stored.size(), 1u);
+    EXPECT_EQ(stored[0].report.power.source, "odpm");
+    for (const VariantResult &v : stored[0].report.variants) {
+        EXPECT_EQ(v.powerSource, "odpm");
+        ASSERT_FALSE(v.rails.raw.empty());
+        EXPECT_NE(v.rails.raw.front().find("[S2M_VDD_CPUCL2]:CPU(BIG)"), std::string::npos) << v.rails.raw.front();
+        VariantResult again = v;
+        computeVariantStatistics(again, stored[0].report.idleWatts);
+        for (size_t k = 0; k < v.energyPerInferenceJ.values.size(); ++k)
+            EXPECT_NEAR(again.energyPerInferenceJ.values[k], v.energyPerInferenceJ.values[k], 1e-9);
+    }
+}
+
+TEST(DeviceIntegration, CliSaysWhichPowerSourceItUsed)
+{
+    const Packages &p = packages();
+    mq::test::TempDir dir;
+    VirtualPhone phone(dir.path(), { "--odpm" });
+    auto bench = [&](std::vector<std::string> extra) {
+        std::vector<std::string> args { "bench", "--connect", phone.address(), "--serial", phone.address(),
+            "--packages", p.w4a8, "--prompt-tokens", "32", "--decode-tokens", "16", "--repeats", "2", "--idle-seconds",
+            "1", "--runner", MQ_RUN, "--out", dir.file("s.h5") };
+        args.insert(args.end(), extra.begin(), extra.end());
+        return phone.mq(args);
+    };
+    const ProcessResult table = bench({});
+    ASSERT_EQ(table.exitCode, 0) << table.err;
+    EXPECT_NE(table.out.find("power source: ODPM power rails (6 rails"), std::string::npos) << table.out;
+    EXPECT_NE(table.out.find("simulated"), std::string::npos) << table.out;
+    const ProcessResult battery = bench({ "--no-odpm", "--json" });
+    ASSERT_EQ(battery.exitCode, 0) << battery.err;
+    const auto j = nlohmann::json::parse(battery.out);
+    EXPECT_EQ(j["power_source"], "battery-sysfs");
+    EXPECT_EQ(j["variants"][0]["power_source"], "battery-sysfs");
 }

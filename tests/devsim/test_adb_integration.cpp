@@ -286,6 +286,42 @@ TEST(DevsimAdb, ChargingAndCurrentConventionsAreConfigurable)
     }
 }
 
+TEST(DevsimAdb, OdpmRailsThroughDumpsysOnlyWithTheOption)
+{
+    const std::string command = "dumpsys android.hardware.power.stats.IPowerStats/default";
+    {
+        Phone phone;
+        const auto r = phone.shell(command);
+        EXPECT_TRUE(contains(r.out, "Can't find service")) << r.out; // as on a phone without ODPM
+    }
+    Phone phone({ "--odpm" });
+    const auto first = phone.shell(command);
+    ASSERT_EQ(first.exitCode, 0) << first.err;
+    EXPECT_TRUE(contains(first.out, "PowerStats HAL 2.0 energy meter")) << first.out;
+    EXPECT_TRUE(contains(first.out, "SIMULATED")) << first.out;
+    EXPECT_TRUE(contains(first.out, "[S2M_VDD_CPUCL2]:CPU(BIG)")) << first.out;
+    EXPECT_TRUE(contains(first.out, "[S1M_VDD_MIF]:DDR")) << first.out;
+    // The counters are cumulative: the total rises by about P_idle (0.55 W) per second at idle.
+    auto total = [](const std::string &text) {
+        double sum = 0;
+        std::istringstream in(text);
+        std::string line;
+        while (std::getline(in, line)) {
+            const auto mws = line.find(" mWs");
+            if (mws != std::string::npos)
+                sum += std::stod(line.substr(line.rfind(' ', mws - 1) + 1));
+        }
+        return sum * 1e-3;
+    };
+    const auto t0 = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    const auto second = phone.shell(command);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double watts = (total(second.out) - total(first.out)) / seconds;
+    // adb round trips and the shell's own CPU time add a little; 20 % covers them.
+    EXPECT_NEAR(watts, 0.55, 0.11) << first.out << second.out;
+}
+
 TEST(DevsimAdb, UnauthorizedDeviceIsReportedByAdb)
 {
     Phone phone({ "--unauthorized" }, false);

@@ -49,6 +49,15 @@ TEST(DevsimOptions, BadInputSaysWhatIsWrong)
     EXPECT_NE(message({ "--sandbox" }).find("needs a value"), std::string::npos);
 }
 
+TEST(DevsimOptions, VersionAndOdpmNeedNoMore)
+{
+    EXPECT_TRUE(parseOptions({ "--version" }).version); // no --sandbox needed to print the version
+    EXPECT_FALSE(parseOptions({ "--sandbox", "x" }).power.odpm);
+    EXPECT_TRUE(parseOptions({ "--sandbox", "x", "--odpm" }).power.odpm);
+    EXPECT_NE(usageText().find("--odpm"), std::string::npos);
+    EXPECT_NE(usageText().find("--version"), std::string::npos);
+}
+
 TEST(DevsimOptions, BannerFollowsAdbGrammarAndSaysSimulated)
 {
     DeviceProfile p;

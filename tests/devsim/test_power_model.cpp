@@ -121,3 +121,44 @@ TEST(DevsimPowerModel, ChargingReversesTheCurrentAndRaisesTheVoltage)
     m.step(60, 0);
     EXPECT_GT(m.state().socFraction, before);
 }
+
+TEST(DevsimPowerModel, OdpmRailsSumToTheIntegralOfThePower)
+{
+    PowerParams p; // with the fuel-gauge smoothing: the rails follow the same smoothed P
+    p.odpm = true;
+    PowerModel m(p);
+    double a = 0, b = 0;
+    for (const OdpmRail &r : odpmRails()) {
+        a += r.idleShare;
+        b += r.activeShare;
+    }
+    EXPECT_NEAR(a, 1.0, 1e-12);
+    EXPECT_NEAR(b, 1.0, 1e-12);
+    // An independent trapezoid sum of the model's P over 2 s idle, 3 s at 1.5 cores, 2 s idle.
+    double integral = 0, prev = m.state().watts;
+    const double dt = 0.05;
+    for (int i = 0; i < 140; ++i) {
+        m.step(dt, i >= 40 && i < 100 ? 1.5 : 0.0);
+        integral += 0.5 * (prev + m.state().watts) * dt;
+        prev = m.state().watts;
+    }
+    double sum = 0;
+    for (double j : m.state().railJoules)
+        sum += j;
+    EXPECT_NEAR(sum, integral, 1e-9);
+    // The CPU rail carries most of the load: above its idle share by 70 % of k · CPU-seconds.
+    const double cpuSeconds = 1.5 * 3.0;
+    EXPECT_NEAR(m.state().railJoules[0] - 0.04 * p.idleWatts * 7.0, 0.70 * p.wattsPerCore * cpuSeconds, 0.02);
+    // The counters are written in a Pixel ODPM driver's format, µWs per channel.
+    const auto files = m.sysfsFiles();
+    const std::string &text = files.at("sys/bus/iio/devices/iio:device0/energy_value");
+    EXPECT_EQ(text.rfind("t=7000\nCH0(T=7000)[S2M_VDD_CPUCL2], ", 0), 0u) << text;
+    EXPECT_NE(text.find("[VSYS_PWR_MODEM], " + std::to_string(std::llround(m.state().railJoules[5] * 1e6))),
+        std::string::npos);
+}
+
+TEST(DevsimPowerModel, NoOdpmFilesWithoutTheOption)
+{
+    PowerModel m(PowerParams {});
+    EXPECT_EQ(m.sysfsFiles().count("sys/bus/iio/devices/iio:device0/energy_value"), 0u);
+}

@@ -70,6 +70,12 @@ QVariant BenchmarkHistoryModel::data(const QModelIndex &index, int role) const
             names << QString::fromStdString(v.name);
         return names.join(QStringLiteral(", "));
     }
+    case Prompt:
+        return e.report.promptTokens;
+    case Power:
+        return e.report.power.source == "odpm" ? tr("ODPM rails")
+            : e.report.power.source == "none"  ? tr("none")
+                                               : tr("battery");
     case File:
         return QFileInfo(e.file).fileName() + QStringLiteral(" #") + e.id;
     case Status:
@@ -83,7 +89,7 @@ QVariant BenchmarkHistoryModel::headerData(int section, Qt::Orientation orientat
 {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
-    static const char *names[] = { "When (UTC)", "Device", "Variants", "File", "Status" };
+    static const char *names[] = { "When (UTC)", "Device", "Variants", "Prompt", "Power", "File", "Status" };
     return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
 }
 

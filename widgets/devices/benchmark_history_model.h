@@ -10,13 +10,14 @@
 namespace mq {
 
 // Past device benchmarks read from run files (/device/benchmarks/...), newest first: when, device,
-// variants, file, and whether it ended early. GUI thread only; reading happens in load().
+// variants, prompt length, power source (ODPM rails or battery), file, and whether it ended early. GUI thread only;
+// reading happens in load().
 class BenchmarkHistoryModel : public QAbstractTableModel
 {
     Q_OBJECT
 
 public:
-    enum Column { Created, Device, Variants, File, Status, ColumnCount };
+    enum Column { Created, Device, Variants, Prompt, Power, File, Status, ColumnCount };
 
     struct Entry
     {

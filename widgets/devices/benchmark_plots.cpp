@@ -12,6 +12,7 @@
 #include <QVBoxLayout>
 
 #include <cmath>
+#include <vector>
 
 namespace mq {
 
@@ -95,7 +96,10 @@ void BenchmarkPlots::setReport(const device::BenchmarkReport &report)
     m_report = report;
     const QString sim = report.simulated ? tr(" — SIMULATED (virtual phone)") : QString();
     setTitle(m_latency, tr("Latency per phase, median with 95% CI") + sim);
-    setTitle(m_energy, tr("Energy per token above idle, median with 95% CI") + sim);
+    const QString source = report.power.source == "odpm" ? tr(" (ODPM rails)")
+        : report.power.source == "none"                  ? tr(" (no power readings)")
+                                                         : tr(" (battery)");
+    setTitle(m_energy, tr("Energy per token above idle%1, median with 95% CI").arg(source) + sim);
     setTitle(m_temperature, tr("Temperature during each variant") + sim);
     plotLatency();
     plotEnergy();
@@ -190,9 +194,13 @@ void BenchmarkPlots::showPowerTrace(int index)
         m_variantChoice->blockSignals(false);
     }
     const auto &v = m_report.variants[size_t(index)];
-    setTitle(p, tr("Power of %1 over time, phases shaded").arg(QString::fromStdString(v.name)) + sim);
+    const bool odpm = v.powerSource == "odpm";
+    setTitle(p,
+        tr("Power of %1, phases shaded (energy: %2)")
+                .arg(QString::fromStdString(v.name), odpm ? tr("ODPM rails") : tr("battery"))
+            + sim);
     QCPGraph *g = p->addGraph();
-    g->setName(tr("power"));
+    g->setName(odpm ? tr("battery V·I (for comparison)") : tr("battery V·I"));
     g->setPen(QPen(plotColour(size_t(index)), 1.5));
     for (size_t i = 0; i < v.trace.seconds.size() && i < v.trace.watts.size(); ++i)
         if (std::isfinite(v.trace.watts[i]))
@@ -203,6 +211,28 @@ void BenchmarkPlots::showPowerTrace(int index)
     if (!v.trace.seconds.empty()) {
         idle->addData(v.trace.seconds.front(), m_report.idleWatts);
         idle->addData(v.trace.seconds.back(), m_report.idleWatts);
+    }
+    if (odpm) {
+        // The rails' mean power between readings (the counters' slope), as steps. Readings closer
+        // than 0.1 s are merged: the counters move in steps (50 ms on the virtual phone), so a
+        // short interval's slope says little.
+        QCPGraph *rails = p->addGraph();
+        rails->setName(tr("ODPM rails (sum)"));
+        rails->setPen(QPen(Qt::black, 1.5));
+        rails->setLineStyle(QCPGraph::lsStepLeft);
+        const auto &r = v.rails;
+        std::vector<size_t> kept;
+        for (size_t i = 0; i < r.seconds.size(); ++i)
+            if (kept.empty() || r.seconds[i] - r.seconds[kept.back()] >= 0.1)
+                kept.push_back(i);
+        if (kept.size() > 1 && kept.back() != r.seconds.size() - 1)
+            kept.back() = r.seconds.size() - 1;
+        for (size_t k = 0; k + 1 < kept.size(); ++k) {
+            const size_t a = kept[k], b = kept[k + 1];
+            rails->addData(r.seconds[a], (r.totalJoules[b] - r.totalJoules[a]) / (r.seconds[b] - r.seconds[a]));
+        }
+        if (rails->dataCount() > 0)
+            rails->addData(r.seconds.back(), (rails->data()->end() - 1)->value);
     }
     p->xAxis->setLabel(tr("seconds"));
     p->yAxis->setLabel(tr("watts"));

@@ -31,6 +31,8 @@ public Q_SLOTS:
     void refreshDevices();
     // adb connect HOST:PORT, then refresh.
     void connectAddress(const QString &address);
+    // `adb disconnect`: failures are ignored (the address may already be gone).
+    void disconnectAddress(const QString &address);
     void runBenchmark(const mq::BenchmarkRequest &request);
 
 Q_SIGNALS:
@@ -42,6 +44,10 @@ Q_SIGNALS:
     void finished(const mq::device::BenchmarkReport &report, const QString &runFile, const QString &id);
     // Nothing could be measured (device not ready, export or deploy failed).
     void failed(const QString &message);
+    // A prompt length was clamped to the model's context, or skipped as a duplicate.
+    void note(const QString &message);
+    // runBenchmark() is over: `stored` benchmarks were written (one per prompt length).
+    void runEnded(int stored);
 
 private:
     QStringList exportMissing(const BenchmarkRequest &request);

@@ -21,6 +21,10 @@ struct BenchmarkRequest
     QStringList variants; // exported from calibrationRun: "a16", "w8a8", "w4a8", "fp32"
     QStringList packages; // ready packages, benchmarked after the exported ones
     QString resultsFile; // run file the results go to (default: calibrationRun)
+    // Prompt lengths, one benchmark each (the default: 1024 and 256). Empty: only
+    // options.promptTokens. A length the model's context cannot hold with the decoded tokens is
+    // clamped to it, with a note.
+    QList<int> promptLengths;
     device::BenchOptions options;
 };
 

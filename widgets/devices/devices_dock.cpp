@@ -6,6 +6,8 @@
 #include "widgets/devices/device_list_model.h"
 
 #include <QCheckBox>
+#include <QCoreApplication>
+#include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
@@ -15,10 +17,13 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
+#include <QProcess>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QSpinBox>
 #include <QSplitter>
+#include <QStandardPaths>
 #include <QTabWidget>
 #include <QTableView>
 #include <QThread>
@@ -54,9 +59,14 @@ DevicesDock::DevicesDock(std::unique_ptr<DeviceBackend> backend, QWidget *parent
     m_address->setPlaceholderText(tr("HOST:PORT (Wi-Fi phone or virtual phone)"));
     m_connect = new QPushButton(tr("Connect"), root);
     m_refresh = new QPushButton(tr("Refresh"), root);
+    m_startPhone = new QPushButton(tr("Start a virtual phone"), root);
+    m_startPhone->setToolTip(tr("No phone? Starts mq-devsim, a simulated phone the real adb connects to: its "
+                                "latency is real (mq-run runs on this computer), its power and temperature are "
+                                "SIMULATED from the CPU time it uses (docs/devsim.md)."));
     top->addWidget(m_address, 1);
     top->addWidget(m_connect);
     top->addWidget(m_refresh);
+    top->addWidget(m_startPhone);
     layout->addLayout(top);
     m_deviceView = new QTableView(root);
     m_deviceView->setModel(m_devices);
@@ -87,12 +97,15 @@ DevicesDock::DevicesDock(std::unique_ptr<DeviceBackend> backend, QWidget *parent
     m_packages->setPlaceholderText(tr("more packages, comma-separated (.mqpkg)"));
     fl->addRow(tr("Packages"), m_packages);
     auto *tokens = new QHBoxLayout;
-    m_promptTokens = spin(form, 1, 32768, 1024);
+    m_promptLengths = new QLineEdit(QStringLiteral("1024, 256"), form);
+    m_promptLengths->setToolTip(tr("Prompt lengths in tokens, comma-separated: one benchmark each. A length that "
+                                   "does not fit the model's context with the decoded tokens is clamped to it."));
+    m_promptLengths->setMaximumWidth(110);
     m_decodeTokens = spin(form, 0, 32768, 256);
     m_repeats = spin(form, 1, 1000, 5);
     m_warmup = spin(form, 0, 100, 1);
-    tokens->addWidget(new QLabel(tr("prompt"), form));
-    tokens->addWidget(m_promptTokens);
+    tokens->addWidget(new QLabel(tr("prompts"), form));
+    tokens->addWidget(m_promptLengths);
     tokens->addWidget(new QLabel(tr("decode"), form));
     tokens->addWidget(m_decodeTokens);
     tokens->addWidget(new QLabel(tr("repeats"), form));
@@ -122,8 +135,13 @@ DevicesDock::DevicesDock(std::unique_ptr<DeviceBackend> backend, QWidget *parent
     m_progress->setFormat(tr("push %p%"));
     m_status = new QLabel(root);
     m_status->setWordWrap(true);
+    m_note = new QLabel(root);
+    m_note->setWordWrap(true);
+    m_note->setStyleSheet(QStringLiteral("color: #9a5b00;"));
+    m_note->hide();
     layout->addWidget(m_progress);
     layout->addWidget(m_status);
+    layout->addWidget(m_note);
 
     // Results, history, log.
     auto *tabs = new QTabWidget(root);
@@ -170,6 +188,14 @@ DevicesDock::DevicesDock(std::unique_ptr<DeviceBackend> backend, QWidget *parent
         log(s);
     });
     connect(m_worker, &BenchmarkWorker::warning, this, [this](const QString &s) { log(tr("warning: %1").arg(s)); });
+    connect(m_worker, &BenchmarkWorker::note, this, [this](const QString &s) {
+        m_note->setText(m_note->text().isEmpty() ? s : m_note->text() + QLatin1Char('\n') + s);
+        m_note->show();
+    });
+    connect(m_worker, &BenchmarkWorker::runEnded, this, [this](int stored) {
+        setBusy(false);
+        Q_EMIT benchmarksDone(stored);
+    });
     connect(m_worker, &BenchmarkWorker::pushProgress, this, [this](const QString &file, int percent) {
         m_progress->setFormat(tr("push %1: %p%").arg(file));
         m_progress->setValue(percent);
@@ -177,6 +203,7 @@ DevicesDock::DevicesDock(std::unique_ptr<DeviceBackend> backend, QWidget *parent
     m_thread->start();
 
     connect(m_refresh, &QPushButton::clicked, this, &DevicesDock::refresh);
+    connect(m_startPhone, &QPushButton::clicked, this, &DevicesDock::startVirtualPhone);
     connect(m_connect, &QPushButton::clicked, this, &DevicesDock::connectToAddress);
     connect(m_benchmark, &QPushButton::clicked, this, &DevicesDock::startBenchmark);
     connect(m_cancel, &QPushButton::clicked, this, &DevicesDock::cancelBenchmark);
@@ -194,8 +221,14 @@ DevicesDock::DevicesDock(std::unique_ptr<DeviceBackend> backend, QWidget *parent
 DevicesDock::~DevicesDock()
 {
     m_worker->cancel();
+    // The virtual phone this dock started is forgotten by adb before it stops, or adb would keep
+    // listing it as offline (waits for a cancelled benchmark to wind down first).
+    if (m_devsim && !m_devsimAddress.isEmpty())
+        QMetaObject::invokeMethod(
+            m_worker, [w = m_worker, a = m_devsimAddress] { w->disconnectAddress(a); }, Qt::BlockingQueuedConnection);
     m_thread->quit();
     m_thread->wait();
+    stopVirtualPhone();
 }
 
 void DevicesDock::setCalibrationRun(const QString &path)
@@ -221,9 +254,36 @@ void DevicesDock::setResultsFile(const QString &path)
     m_results->setText(path);
 }
 
+void DevicesDock::setPromptLengths(const QList<int> &lengths)
+{
+    QStringList words;
+    for (int n : lengths)
+        words << QString::number(n);
+    m_promptLengths->setText(words.join(QStringLiteral(", ")));
+}
+
+QList<int> DevicesDock::promptLengths() const
+{
+    QList<int> out;
+    for (const QString &w :
+        m_promptLengths->text().split(QRegularExpression(QStringLiteral("[,;\\s]+")), Qt::SkipEmptyParts)) {
+        bool ok = false;
+        const int n = w.toInt(&ok);
+        if (!ok || n < 1)
+            return {};
+        out << n;
+    }
+    return out;
+}
+
+QString DevicesDock::noteText() const
+{
+    return m_note->text();
+}
+
 void DevicesDock::setTokens(int promptTokens, int decodeTokens, int repeats)
 {
-    m_promptTokens->setValue(promptTokens);
+    setPromptLengths({ promptTokens });
     m_decodeTokens->setValue(decodeTokens);
     m_repeats->setValue(repeats);
 }
@@ -274,7 +334,8 @@ BenchmarkRequest DevicesDock::request() const
     for (const QString &p : m_packages->text().split(QLatin1Char(','), Qt::SkipEmptyParts))
         r.packages << p.trimmed();
     r.resultsFile = m_results->text().trimmed();
-    r.options.promptTokens = m_promptTokens->value();
+    r.promptLengths = promptLengths();
+    r.options.promptTokens = r.promptLengths.isEmpty() ? 0 : r.promptLengths.front();
     r.options.decodeTokens = m_decodeTokens->value();
     r.options.repeats = m_repeats->value();
     r.options.warmup = m_warmup->value();
@@ -291,6 +352,116 @@ QString DevicesDock::statusText() const
 QString DevicesDock::logText() const
 {
     return m_log->toPlainText();
+}
+
+bool DevicesDock::hasDevices() const
+{
+    return !m_devices->devices().empty();
+}
+
+void DevicesDock::onVirtualPhoneOutput()
+{
+    m_devsimOutput += m_devsim->readAllStandardOutput();
+    static const QRegularExpression listening(QStringLiteral("listening on (127\\.0\\.0\\.1:(\\d+))"));
+    const QRegularExpressionMatch m = listening.match(QString::fromUtf8(m_devsimOutput));
+    if (!m.hasMatch() || !m_devsimAddress.isEmpty())
+        return;
+    const int port = m.captured(2).toInt();
+    if (port >= 5555 && port <= 5585 && m_devsimAttempts < 5) {
+        // adb's server scans 5555-5585 for emulators and would list the phone twice: another port.
+        stopVirtualPhone();
+        startVirtualPhone();
+        return;
+    }
+    m_devsimAddress = m.captured(1);
+    m_devsimAttempts = 0;
+    log(tr("virtual phone (simulated) listening on %1, sandbox %2").arg(m_devsimAddress, m_devsimSandbox));
+    m_address->setText(m_devsimAddress);
+    m_status->setText(tr("connecting to the virtual phone at %1…").arg(m_devsimAddress));
+    Q_EMIT virtualPhoneStarted(m_devsimAddress);
+    Q_EMIT requestConnect(m_devsimAddress);
+}
+
+void DevicesDock::stopVirtualPhone()
+{
+    if (!m_devsim)
+        return;
+    QProcess *p = m_devsim;
+    m_devsim = nullptr;
+    p->disconnect(this);
+    if (p->state() != QProcess::NotRunning) {
+        p->terminate(); // SIGTERM: mq-devsim hangs up its shells and exits
+        if (!p->waitForFinished(5000)) {
+            p->kill();
+            p->waitForFinished(2000);
+        }
+    }
+    p->deleteLater(); // may be inside one of its own signals
+    m_devsimAddress.clear();
+    m_devsimOutput.clear();
+}
+
+void DevicesDock::startVirtualPhone()
+{
+    if (m_devsim && !m_devsimAddress.isEmpty()) {
+        m_status->setText(tr("the virtual phone is already running at %1; connecting").arg(m_devsimAddress));
+        Q_EMIT requestConnect(m_devsimAddress);
+        return;
+    }
+    if (m_devsim)
+        return; // starting
+    const QString program = !m_devsimProgram.isEmpty()
+        ? m_devsimProgram
+        : QDir(QCoreApplication::applicationDirPath()).filePath(QStringLiteral("mq-devsim"));
+    if (!QFileInfo(program).isExecutable()) {
+        const QString message = tr("cannot start the virtual phone: %1 is missing or not executable. mq-devsim is "
+                                   "built with the workbench (target mq-devsim) and installed beside it; build "
+                                   "it, or reinstall the package")
+                                    .arg(QDir::toNativeSeparators(program));
+        onFailed(message);
+        return;
+    }
+    if (m_devsimSandbox.isEmpty())
+        m_devsimSandbox = QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation))
+                              .filePath(QStringLiteral("virtual-phone"));
+    if (!QDir().mkpath(m_devsimSandbox)) {
+        onFailed(tr("cannot start the virtual phone: cannot create its folder %1").arg(m_devsimSandbox));
+        return;
+    }
+    ++m_devsimAttempts;
+    m_devsim = new QProcess(this);
+    m_devsim->setProgram(program);
+    m_devsim->setArguments(
+        { QStringLiteral("--sandbox"), m_devsimSandbox, QStringLiteral("--port"), QStringLiteral("0") });
+    m_devsim->setProcessChannelMode(QProcess::SeparateChannels);
+    connect(m_devsim, &QProcess::readyReadStandardOutput, this, &DevicesDock::onVirtualPhoneOutput);
+    connect(m_devsim, &QProcess::readyReadStandardError, this, [this] {
+        for (const QString &line :
+            QString::fromUtf8(m_devsim->readAllStandardError()).split(QLatin1Char('\n'), Qt::SkipEmptyParts))
+            log(tr("virtual phone: %1").arg(line));
+    });
+    connect(m_devsim, &QProcess::errorOccurred, this, [this, program](QProcess::ProcessError e) {
+        if (e == QProcess::FailedToStart) {
+            stopVirtualPhone();
+            onFailed(tr("cannot start the virtual phone %1: %2").arg(program, tr("the program did not start")));
+            updateButtons();
+        }
+    });
+    connect(m_devsim, &QProcess::finished, this, [this](int code, QProcess::ExitStatus) {
+        const QString err = QString::fromUtf8(m_devsim->readAllStandardError()).trimmed();
+        const bool wasListening = !m_devsimAddress.isEmpty();
+        m_devsim->deleteLater();
+        m_devsim = nullptr;
+        m_devsimAddress.clear();
+        m_devsimOutput.clear();
+        onFailed(wasListening ? tr("the virtual phone stopped (exit %1)").arg(code)
+                              : tr("the virtual phone did not start (exit %1): %2").arg(code).arg(err));
+        updateButtons();
+        refresh();
+    });
+    m_status->setText(tr("starting the virtual phone (simulated)…"));
+    m_devsim->start();
+    updateButtons();
 }
 
 void DevicesDock::refresh()
@@ -317,9 +488,18 @@ void DevicesDock::startBenchmark()
         m_status->setText(tr("select a device first"));
         return;
     }
+    if (r.promptLengths.isEmpty()) {
+        m_status->setText(tr("prompt lengths must be whole numbers of tokens, comma-separated (e.g. 1024, 256); "
+                             "got \"%1\"")
+                              .arg(m_promptLengths->text()));
+        return;
+    }
+    m_note->clear();
+    m_note->hide();
     setBusy(true);
     m_progress->setValue(0);
     log(tr("benchmark on %1").arg(r.serial));
+    Q_EMIT benchmarkStarting(r.resultsFile.isEmpty() ? r.calibrationRun : r.resultsFile);
     Q_EMIT requestBenchmark(r);
 }
 
@@ -373,12 +553,13 @@ void DevicesDock::onDevices(const std::vector<DeviceInfo> &devices)
 
 void DevicesDock::onFinished(const device::BenchmarkReport &report, const QString &runFile, const QString &id)
 {
-    setBusy(false);
     m_plots->setReport(report);
     const bool complete = report.error.empty();
-    m_status->setText(complete
-            ? tr("finished: %1 variants, stored in %2 #%3").arg(report.variants.size()).arg(runFile, id)
-            : tr("ended early: %1").arg(QString::fromStdString(report.error)));
+    m_status->setText(complete ? tr("finished: %1 variants, prompt %2 tokens, power from %3; stored in %4 #%5")
+                                     .arg(report.variants.size())
+                                     .arg(report.promptTokens)
+                                     .arg(QString::fromStdString(device::powerSourceText(report)), runFile, id)
+                               : tr("ended early: %1").arg(QString::fromStdString(report.error)));
     log(QString::fromStdString(device::resultsTable(report)));
     reloadHistory();
     Q_EMIT benchmarkFinished(runFile, id, complete);
@@ -405,6 +586,7 @@ void DevicesDock::setBusy(bool busy)
 
 void DevicesDock::updateButtons()
 {
+    m_startPhone->setVisible(m_devices->devices().empty() && !m_devsim);
     m_benchmark->setEnabled(!m_busy && !selectedSerial().isEmpty());
     m_cancel->setEnabled(m_busy);
     m_refresh->setEnabled(!m_busy);
