@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Renders the workbench's views from real runs into docs/images/ (README "Workbench",
-# docs/workbench.md): a MobileQuant W8A8 run with watched sites and an evaluation text, a
-# block-wise run for the comparison, and a few shorter ones so the Table 2 ablation plots have
-# more than one point per method. The window runs under Xvfb (or offscreen without xvfb-run).
+# docs/workbench.md, docs/user-guide.md): the welcome page as a first run shows it; a MobileQuant
+# W8A8 run with watched sites and an evaluation text, a block-wise run for the comparison, and a
+# few shorter ones so the Table 2 ablation plots have more than one point per method. The window runs under Xvfb (or offscreen without xvfb-run).
 # Usage: scripts/screenshots.sh [OUTDIR]   (default docs/images; needs build/bin/mq and mq-workbench)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,8 @@ trap 'rm -rf "$OUT"' EXIT
 source scripts/calib_common.sh
 MQ="$BUILD/bin/mq"
 export OMP_WAIT_POLICY=passive
+# A fresh settings profile: the window starts as on a first run and leaves the user's settings alone.
+export XDG_CONFIG_HOME="$OUT/config"
 WATCH=layers.0.attn_norm.out,layers.0.mlp.down.in,layers.2.mlp.down.in,layers.4.mlp.down.in,lm_head.in
 # RUNS_DIR=DIR keeps the run files there and reuses them on the next call (to iterate on the layout).
 RUNS="${RUNS_DIR:-$OUT/runs}"

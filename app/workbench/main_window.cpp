@@ -8,9 +8,11 @@
 #include "app/workbench/runs_panel.h"
 #include "app/workbench/screenshots.h"
 #include "app/workbench/site_browser.h"
+#include "app/workbench/welcome_page.h"
 #include "core/store/run_reader.h"
 #include "plugins/api/plugin_manager.h"
 #include "widgets/ablation_view.h"
+#include "widgets/devices/device_list_model.h"
 #include "widgets/devices/devices_dock.h"
 #include "widgets/outlier_inspector.h"
 #include "widgets/plot_export.h"
@@ -27,6 +29,7 @@
 #include <QApplication>
 #include <QCloseEvent>
 #include <QComboBox>
+#include <QDateTime>
 #include <QDir>
 #include <QDockWidget>
 #include <QDragEnterEvent>
@@ -43,6 +46,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSettings>
+#include <QStandardPaths>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTableView>
@@ -56,6 +60,13 @@ namespace mq {
 namespace {
 
 constexpr int kMaxRecent = 8;
+const QString kWelcomeShown = QStringLiteral("welcome/shown");
+const QString kWelcomeAtStartup = QStringLiteral("welcome/showAtStartup");
+const QString kSampleModel = QStringLiteral("welcome/sampleModel");
+const QString kRunsFolder = QStringLiteral("welcome/runsFolder");
+// The site the Inspect job selects: the down-projection input is the widest activation of a
+// layer, where the paper's outlier channels show first (watched by default).
+const QString kInspectSite = QStringLiteral("layers.0.mlp.down.in");
 
 QString formatDuration(double seconds)
 {
@@ -188,6 +199,24 @@ void MainWindow::buildDocks()
         runsDock->raise();
         // Hidden until View > Devices: its form's minimum height would squeeze the analysis views.
         m_devices->hide();
+        // A benchmark stores its results in the calibration run this window may be showing: the
+        // display lets go of the file while the benchmark runs and reads it again afterwards.
+        connect(m_devices, &DevicesDock::benchmarkStarting, this, [this](const QString &resultsFile) {
+            if (m_display)
+                m_display->releaseFile(resultsFile);
+        });
+        connect(m_devices, &DevicesDock::benchmarksDone, this, [this] {
+            if (!m_display)
+                return;
+            const QString why = m_display->reacquireFile();
+            if (!why.isEmpty())
+                statusBar()->showMessage(tr("could not reopen the run after the benchmark: %1").arg(why));
+        });
+        connect(m_devices, &DevicesDock::devicesChanged, this, [this] {
+            m_devicesListed = true;
+            if (m_welcome)
+                m_welcome->setDeviceState(true, m_devices->deviceModel()->rowCount());
+        });
     }
 
     for (QDockWidget *d : m_docks)
@@ -232,6 +261,7 @@ void MainWindow::buildMenus()
         view->addAction(d->toggleViewAction());
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&Welcome"), this, &MainWindow::showWelcome);
     help->addAction(tr("&Plugins…"), this, [this] { showPluginsBox(this, m_plugins); });
     help->addAction(tr("&About MQ Workbench"), this, [this] { showAboutBox(this); });
 
@@ -561,7 +591,17 @@ RunComparisonView *MainWindow::comparisonView() const
 
 QStringList MainWindow::saveScreenshots(const QString &folder)
 {
-    return saveWindowScreenshots(*this, folder, &m_lastError);
+    QStringList files = saveWindowScreenshots(*this, folder, &m_lastError);
+    // The welcome page as a first run shows it (without marking it shown in the settings).
+    const bool wasVisible = m_welcome && m_welcome->isVisible();
+    prepareWelcome();
+    m_welcome->show();
+    const QString page = saveWidgetScreenshot(*m_welcome, folder, QStringLiteral("welcome"), &m_lastError);
+    if (!page.isEmpty())
+        files << page;
+    if (!wasVisible)
+        m_welcome->hide();
+    return files;
 }
 
 void MainWindow::saveSettings() const
@@ -614,14 +654,19 @@ void MainWindow::refreshRecentMenu()
     m_recentMenu->setEnabled(!recent.isEmpty());
 }
 
-void MainWindow::openModelDialog()
+QString MainWindow::chooseModelPath()
 {
     const QString path = QFileDialog::getOpenFileName(this, tr("Open model"), m_panel->modelPath(),
         tr("llama2.c checkpoints (*.bin);;Hugging Face config (config.json);;All files (*)"));
-    if (path.isEmpty())
-        return;
     // A Hugging Face checkpoint is its folder.
-    openModel(QFileInfo(path).fileName() == QLatin1String("config.json") ? QFileInfo(path).absolutePath() : path);
+    return QFileInfo(path).fileName() == QLatin1String("config.json") ? QFileInfo(path).absolutePath() : path;
+}
+
+void MainWindow::openModelDialog()
+{
+    const QString path = chooseModelPath();
+    if (!path.isEmpty())
+        openModel(path);
 }
 
 void MainWindow::openRunDialog()
@@ -668,6 +713,193 @@ bool MainWindow::continueRun(const QString &path)
     m_display->beginLive(abs, map);
     m_stageLabel->setText(tr("continuing %1 from its last checkpoint").arg(QFileInfo(abs).fileName()));
     setWindowTitle(tr("MQ Workbench — %1 (running)").arg(QFileInfo(abs).fileName()));
+    return true;
+}
+
+bool MainWindow::showWelcomeIfFirstRun()
+{
+    const QSettings s;
+    if (s.value(kWelcomeShown, false).toBool() && !s.value(kWelcomeAtStartup, true).toBool())
+        return false;
+    showWelcome();
+    return true;
+}
+
+void MainWindow::showWelcome()
+{
+    prepareWelcome();
+    QSettings().setValue(kWelcomeShown, true);
+    m_welcome->show();
+    m_welcome->raise();
+    m_welcome->activateWindow();
+}
+
+void MainWindow::prepareWelcome()
+{
+    if (!m_welcome) {
+        m_welcome = new WelcomePage(this);
+        connect(m_welcome, &WelcomePage::inspectRequested, this, &MainWindow::inspectSampleModel);
+        connect(m_welcome, &WelcomePage::compareRequested, this, [this] { compareRuns(m_welcome->runsFolder()); });
+        connect(m_welcome, &WelcomePage::benchmarkRequested, this, &MainWindow::showDevices);
+        connect(m_welcome, &WelcomePage::virtualPhoneRequested, this, &MainWindow::startVirtualPhone);
+        connect(m_welcome, &WelcomePage::recentModelChosen, this, [this](const QString &path) {
+            if (openModel(path)) {
+                focusInspection();
+                closeWelcome();
+            }
+        });
+        connect(m_welcome, &WelcomePage::sampleModelEdited, this, [this](const QString &path) {
+            QSettings s;
+            if (path.isEmpty())
+                s.remove(kSampleModel);
+            else
+                s.setValue(kSampleModel, path);
+            refreshWelcome();
+        });
+        connect(m_welcome, &WelcomePage::runsFolderEdited, this, [](const QString &folder) {
+            QSettings s;
+            if (folder.isEmpty())
+                s.remove(kRunsFolder);
+            else
+                s.setValue(kRunsFolder, folder);
+        });
+        connect(m_welcome, &WelcomePage::showAtStartupChanged, this,
+            [](bool on) { QSettings().setValue(kWelcomeAtStartup, on); });
+    }
+    refreshWelcome();
+}
+
+void MainWindow::refreshWelcome()
+{
+    const QSettings s;
+    const QString configured = s.value(kSampleModel).toString();
+    m_welcome->setConfiguredSampleModel(configured);
+    m_welcome->setSampleSearch(findSampleModel(SampleModelPlaces::fromEnvironment(configured)));
+    m_welcome->setRunsFolder(runsFolder());
+    m_welcome->setRecentModels(recentModels());
+    m_welcome->setShowAtStartup(s.value(kWelcomeAtStartup, true).toBool());
+    m_welcome->setDeviceState(m_devices != nullptr, m_devicesListed ? m_devices->deviceModel()->rowCount() : -1);
+}
+
+void MainWindow::closeWelcome()
+{
+    if (m_welcome)
+        m_welcome->hide();
+}
+
+QString MainWindow::runsFolder() const
+{
+    const QString configured = QSettings().value(kRunsFolder).toString();
+    if (!configured.isEmpty())
+        return configured;
+    return QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation) + QStringLiteral("/mq-workbench/runs");
+}
+
+bool MainWindow::inspectSampleModel()
+{
+    const SampleModelSearch search
+        = findSampleModel(SampleModelPlaces::fromEnvironment(QSettings().value(kSampleModel).toString()));
+    QString path = search.found;
+    if (path.isEmpty()) {
+        if (!m_interactive) {
+            showError(tr("Inspect"), search.describe());
+            return false;
+        }
+        path = chooseModelPath();
+        if (path.isEmpty())
+            return false;
+    }
+    if (!openModel(path))
+        return false;
+    // Fill what the form lacks so that Start records a run at once: the TinyStories sample that
+    // sits beside the shared models (../../data from models/<name>/), and a new run file.
+    const RunRequest r = m_panel->request();
+    if (r.calibPath.isEmpty()) {
+        const QString text = QFileInfo(path).absoluteDir().filePath(
+            QStringLiteral("../../data/tinystories/TinyStories-valid.sample30K.txt"));
+        if (QFileInfo(text).isFile())
+            m_panel->setCalibPath(QDir::cleanPath(text));
+    }
+    if (r.runPath.isEmpty()) {
+        const QString folder = runsFolder();
+        QDir().mkpath(folder);
+        m_panel->setRunPath(
+            QDir(folder).filePath(QStringLiteral("%1-%2.h5")
+                                      .arg(QFileInfo(path).completeBaseName(),
+                                          QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")))));
+    }
+    focusInspection();
+    closeWelcome();
+    return true;
+}
+
+void MainWindow::focusInspection()
+{
+    if (auto *dock = findChild<QDockWidget *>(QStringLiteral("sitesDock"))) {
+        dock->show();
+        dock->raise();
+    }
+    QStringList candidates { kInspectSite };
+    candidates << m_panel->request().watchSites;
+    for (const QString &site : std::as_const(candidates))
+        if (selectSite(site))
+            break;
+    m_sites->tree()->setFocus();
+    statusBar()->showMessage(tr("Press Start (Ctrl+R) to calibrate: the outlier inspector shows the selected site as "
+                                "the run records its histograms."),
+        15000);
+}
+
+bool MainWindow::compareRuns(const QString &folder)
+{
+    QString dir = folder;
+    const bool hasRuns = !dir.isEmpty()
+        && !QDir(dir).entryList({ QStringLiteral("*.h5"), QStringLiteral("*.hdf5") }, QDir::Files).isEmpty();
+    if (!hasRuns) {
+        if (!m_interactive) {
+            showError(tr("Compare runs"),
+                dir.isEmpty() ? tr("Choose a runs folder first (the welcome page's Runs folder).")
+                              : tr("%1 has no run files (.h5). Record runs with Start (to the form's Run file) or "
+                                   "with mq calibrate --out, or choose another folder.")
+                                    .arg(dir));
+            return false;
+        }
+        dir = QFileDialog::getExistingDirectory(this, tr("Open a folder of run files"), dir);
+        if (dir.isEmpty())
+            return false;
+    }
+    const int opened = openRunFolder(dir);
+    if (auto *dock = findChild<QDockWidget *>(QStringLiteral("runsDock"))) {
+        dock->show();
+        dock->raise();
+    }
+    m_runsPanel->setCurrentIndex(RunsPanel::ComparisonTab);
+    if (opened == 0)
+        return false;
+    QSettings().setValue(kRunsFolder, QFileInfo(dir).absoluteFilePath());
+    closeWelcome();
+    return true;
+}
+
+bool MainWindow::showDevices()
+{
+    if (!m_devices) {
+        showError(tr("Benchmark"),
+            tr("The android-adb device plugin did not load, so there is no Devices dock; Help > Plugins says why."));
+        return false;
+    }
+    m_devices->show();
+    m_devices->raise();
+    m_devices->refresh();
+    closeWelcome();
+    return true;
+}
+
+bool MainWindow::startVirtualPhone()
+{
+    if (!showDevices())
+        return false;
+    m_devices->startVirtualPhone();
     return true;
 }
 

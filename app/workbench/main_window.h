@@ -30,6 +30,7 @@ class SiteTreeModel;
 class TrainingView;
 class TransformScaleView;
 class WeightRangeView;
+class WelcomePage;
 struct EventBatch;
 
 // The workbench window: composes the docks (calibration form, sites, outlier inspector,
@@ -74,6 +75,29 @@ public:
     void restoreSettings();
     QStringList recentModels() const;
 
+    // The welcome page (app/workbench/welcome_page.h), a non-modal dialog over the window. At
+    // startup main() calls showWelcomeIfFirstRun(): it shows the page on the first run (QSettings
+    // "welcome/shown" unset) and later unless "Don't show at startup" was ticked
+    // ("welcome/showAtStartup"); returns whether it did. Windows made by tests never show it
+    // unless asked. Help > Welcome calls showWelcome().
+    bool showWelcomeIfFirstRun();
+    void showWelcome();
+    WelcomePage *welcomePage() const { return m_welcome; } // null until first shown
+    // The page's three jobs; each closes the page when it did its step. Non-interactive windows
+    // report what is missing instead of asking for a file or folder.
+    // Inspect: opens the sample model (or asks for one), fills an empty calibration text and run
+    // file, selects layers.0.mlp.down.in in the Sites tree and gives the tree the focus.
+    bool inspectSampleModel();
+    // Compare: opens every run file of `folder` (or asks for a folder) and shows the Comparison tab.
+    bool compareRuns(const QString &folder);
+    // Benchmark: shows the Devices dock and asks the back-end for its devices; false without the
+    // android-adb plugin. startVirtualPhone() also starts mq-devsim (DevicesDock::startVirtualPhone).
+    bool showDevices();
+    bool startVirtualPhone();
+    // Where the page's Compare looks and Inspect records: "welcome/runsFolder", by default
+    // $XDG_DATA_HOME/mq-workbench/runs.
+    QString runsFolder() const;
+
     CalibrationPanel *calibrationPanel() const { return m_panel; }
     CalibrationRunner *runner() const { return m_runner; }
     RunDisplay *display() const { return m_display; }
@@ -117,6 +141,11 @@ private:
     void openRunFolderDialog();
     void openModelDialog();
     void resumeRunDialog();
+    QString chooseModelPath();
+    void prepareWelcome(); // creates the page once, then fills it from the settings
+    void refreshWelcome();
+    void closeWelcome();
+    void focusInspection();
 
     PluginManager &m_plugins;
     bool m_interactive = true;
@@ -143,6 +172,8 @@ private:
     QAction *m_stopAction = nullptr;
     QMenu *m_recentMenu = nullptr;
     QList<QDockWidget *> m_docks;
+    WelcomePage *m_welcome = nullptr;
+    bool m_devicesListed = false; // the devices dock has answered at least once
 };
 
 } // namespace mq

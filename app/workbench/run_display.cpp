@@ -8,6 +8,7 @@
 #include "widgets/weight_range_view.h"
 
 #include <QElapsedTimer>
+#include <QFileInfo>
 
 #include <algorithm>
 
@@ -78,6 +79,7 @@ void RunDisplay::beginLive(const QString &runPath, const PrecisionMap &map)
 {
     m_follow.stop();
     m_reader.reset();
+    m_released = false;
     m_live = true;
     m_path = runPath;
     m_map = map;
@@ -179,6 +181,7 @@ QString RunDisplay::showRunFile(const QString &path)
         return QString::fromStdString(e.what());
     }
     m_live = false;
+    m_released = false;
     m_path = path;
     m_reader = std::move(reader);
     m_fileTrainRows = std::size_t(-1);
@@ -188,6 +191,33 @@ QString RunDisplay::showRunFile(const QString &path)
     } catch (const std::exception &e) {
         m_reader.reset();
         m_path.clear();
+        return QString::fromStdString(e.what());
+    }
+    m_follow.start();
+    return {};
+}
+
+void RunDisplay::releaseFile(const QString &path)
+{
+    if (m_live || !m_reader || path.isEmpty() || QFileInfo(path) != QFileInfo(m_path))
+        return;
+    m_follow.stop();
+    m_reader.reset();
+    m_released = true;
+}
+
+QString RunDisplay::reacquireFile()
+{
+    if (!m_released)
+        return {};
+    m_released = false;
+    try {
+        m_reader = std::make_unique<RunReader>(RunReader::open(m_path.toStdString()));
+        m_fileTrainRows = std::size_t(-1);
+        m_fileRangeRows = std::size_t(-1);
+        refreshFromFile();
+    } catch (const std::exception &e) {
+        m_reader.reset();
         return QString::fromStdString(e.what());
     }
     m_follow.start();

@@ -60,6 +60,13 @@ public:
     QString showRunFile(const QString &path);
     // Re-reads the file shown now (the follow timer calls this); returns true when it had grown.
     bool refreshFromFile();
+    // Lets go of the shown file while something in this process writes it (a device benchmark
+    // storing its results: HDF5 refuses a write to a file this process holds open read-only).
+    // The views keep what they show; reacquireFile() opens it again and catches up. Only acts
+    // when `path` is the file shown (not a live run).
+    void releaseFile(const QString &path);
+    // Returns an empty string or why the file could not be reopened (the views keep the old data).
+    QString reacquireFile();
 
     // The site the inspector shows (and the transform view's pair, when a pair scales it).
     void setCurrentSite(const QString &site);
@@ -105,6 +112,7 @@ private:
 
     // File state.
     std::unique_ptr<RunReader> m_reader;
+    bool m_released = false; // releaseFile() closed m_reader; m_path is still the file shown
     std::size_t m_fileTrainRows = 0;
     std::size_t m_fileRangeRows = 0;
     QTimer m_follow;

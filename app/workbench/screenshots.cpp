@@ -56,23 +56,31 @@ bool writePng(const QImage &image, const QString &path)
 
 } // namespace
 
-QStringList saveWindowScreenshots(QMainWindow &window, const QString &folder, QString *error)
+QString saveWidgetScreenshot(QWidget &widget, const QString &folder, const QString &name, QString *error)
 {
     QDir().mkpath(folder);
+    settle(&widget);
+    const QString path = QDir(folder).absoluteFilePath(name + QStringLiteral(".png"));
+    const QImage image = widget.grab().toImage();
+    bool ok = writePng(image, path);
+    // A full window in true colour can pass 200 KB; a 256-colour palette (flat UI colours,
+    // antialiased text) keeps it well under without visible loss.
+    if (ok && QFileInfo(path).size() > kMaxScreenshotBytes)
+        ok = writePng(image.convertToFormat(QImage::Format_Indexed8, Qt::ThresholdDither | Qt::AvoidDither), path);
+    if (ok)
+        return path;
+    if (error)
+        *error = QStringLiteral("%1: could not write the screenshot").arg(path);
+    return {};
+}
+
+QStringList saveWindowScreenshots(QMainWindow &window, const QString &folder, QString *error)
+{
     QStringList written;
     auto save = [&](QWidget *w, const QString &name) {
-        settle(w);
-        const QString path = QDir(folder).absoluteFilePath(name + QStringLiteral(".png"));
-        const QImage image = w->grab().toImage();
-        bool ok = writePng(image, path);
-        // A full window in true colour can pass 200 KB; a 256-colour palette (flat UI colours,
-        // antialiased text) keeps it well under without visible loss.
-        if (ok && QFileInfo(path).size() > kMaxScreenshotBytes)
-            ok = writePng(image.convertToFormat(QImage::Format_Indexed8, Qt::ThresholdDither | Qt::AvoidDither), path);
-        if (ok)
+        const QString path = saveWidgetScreenshot(*w, folder, name, error);
+        if (!path.isEmpty())
             written << path;
-        else if (error)
-            *error = QStringLiteral("%1: could not write the screenshot").arg(path);
     };
 
     save(&window, QStringLiteral("workbench"));

@@ -4,6 +4,7 @@
 #include <QStringList>
 
 class QMainWindow;
+class QWidget;
 
 namespace mq {
 
@@ -13,5 +14,9 @@ namespace mq {
 // gives one image per tab). Images over ~190 KB are stored with a 256-colour palette so they stay
 // commit-sized. Returns the files written; `error` gets the last failure. GUI thread only.
 QStringList saveWindowScreenshots(QMainWindow &window, const QString &folder, QString *error);
+
+// One widget as it is now (e.g. a dialog such as the welcome page) into `folder`/`name`.png, with
+// the same size rule. Returns the file written, or empty (and `error` set). GUI thread only.
+QString saveWidgetScreenshot(QWidget &widget, const QString &folder, const QString &name, QString *error);
 
 } // namespace mq
