@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # End-to-end runtime benchmark of docs/runtime-performance.md: a random-weight TinyLlama-1.1B-shaped
 # checkpoint (2 decoder layers, the real widths), calibrated cheaply with RTN, exported as W8A8, W4A8,
-# A16 and FP32 packages, each timed by `mq-run bench` (prompt encoding of 256 and 1024 tokens, 32
-# decoded tokens), then a table of the speedups. Builds nothing: it uses the binaries of an existing
-# build (BUILD, default ./build; `cmake --preset default && cmake --build --preset default`).
+# A16 and FP32 packages, each timed by `mq-run bench --profile` (prompt encoding of 256 and 1024
+# tokens, 32 decoded tokens), then a table of the speedups (from wall-clock and from process CPU
+# time, which leaves out the time other processes held the cores) and the per-operation breakdown.
+# Builds nothing: it uses the binaries of an existing build (BUILD, default ./build;
+# `cmake --preset default && cmake --build --preset default`). Steps whose output exists are skipped.
 #
 # Usage: scripts/runtime_bench.sh [OUTDIR]
 # Environment: BUILD=build-dir  THREADS="1 2"  PROMPTS="256 1024"  DECODE=32  REPEATS=5  LAYERS=2
@@ -59,35 +61,68 @@ for variant in w8a8 w4a8 a16 fp32; do
   fi
 done
 
-echo "== mq-run bench (prompt ${PROMPTS// //} tokens, $DECODE decoded, 1 warm-up, $REPEATS repeats, threads ${THREADS// //})" >&2
+echo "== machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; $(uptime | sed 's/.*load average/load average/')" >&2
+echo "== mq-run bench --profile (prompt ${PROMPTS// //} tokens, $DECODE decoded, 1 warm-up, $REPEATS repeats, threads ${THREADS// //})" >&2
 for threads in $THREADS; do
   for prompt in $PROMPTS; do
     for variant in w8a8 w4a8 a16 fp32; do
       json="$OUT/bench-$variant-p$prompt-t$threads.json"
       "$MQRUN" bench "$OUT/$variant.mqpkg" --prompt-tokens "$prompt" --decode-tokens "$DECODE" --warmup 1 \
-        --repeats "$REPEATS" --threads "$threads" --json > "$json"
+        --repeats "$REPEATS" --threads "$threads" --json --profile > "$json" 2> "${json%.json}.profile.txt"
+      echo "   $variant, $prompt tokens, $threads thread(s): $(jq -r '.prompt_tokens_per_second|round' "$json") prompt tokens/s;" \
+        "$(uptime | sed 's/.*load average/load average/')" >&2
     done
   done
 done
 
-# The table: medians, and the W8A8 / W4A8 speedups of prompt encoding over A16 and FP32.
-printf "%-7s %6s %7s %12s %12s %10s %14s %10s %10s %9s\n" variant prompt threads "prompt s" "prompt tok/s" \
-  "decode ms" "decode tok/s" "vs A16" "vs FP32" "RSS MiB"
+# The table: medians, and the speedups of prompt encoding over A16 and FP32, from the wall-clock
+# medians and from the process-CPU-time medians.
+row() { printf "%-7s %6s %7s %10s %12s %12s %10s %12s %8s %8s %8s %8s %8s\n" "$@"; }
+row variant prompt threads "prompt s" "prompt CPU s" "prompt tok/s" "decode ms" "decode tok/s" "vs A16" "vs FP32" \
+  "CPU A16" "CPU FP32" "RSS MiB"
 for threads in $THREADS; do
   for prompt in $PROMPTS; do
     a16=$(jq '.prompt_seconds.median' "$OUT/bench-a16-p$prompt-t$threads.json")
     fp32=$(jq '.prompt_seconds.median' "$OUT/bench-fp32-p$prompt-t$threads.json")
+    a16cpu=$(jq '.prompt_cpu_seconds.median' "$OUT/bench-a16-p$prompt-t$threads.json")
+    fp32cpu=$(jq '.prompt_cpu_seconds.median' "$OUT/bench-fp32-p$prompt-t$threads.json")
     for variant in w8a8 w4a8 a16 fp32; do
-      jq -r --arg v "$variant" --arg t "$threads" --argjson a16 "$a16" --argjson fp32 "$fp32" '
+      # shellcheck disable=SC2046 # the fields are single words
+      row $(jq -r --arg v "$variant" --arg t "$threads" --argjson a16 "$a16" --argjson fp32 "$fp32" \
+        --argjson a16cpu "$a16cpu" --argjson fp32cpu "$fp32cpu" '
         [$v, (.prompt_tokens|tostring), $t,
          (.prompt_seconds.median*1000|round/1000|tostring),
+         (.prompt_cpu_seconds.median*1000|round/1000|tostring),
          (.prompt_tokens_per_second|round|tostring),
          (.decode_seconds_per_token.median*1e4|round/10|tostring),
          (.decode_tokens_per_second*10|round/10|tostring),
          (($a16/.prompt_seconds.median)*100|round/100|tostring) + "x",
          (($fp32/.prompt_seconds.median)*100|round/100|tostring) + "x",
-         (.peak_rss_bytes/1048576|round|tostring)] | @tsv' "$OUT/bench-$variant-p$prompt-t$threads.json" |
-        awk -F'\t' '{ printf "%-7s %6s %7s %12s %12s %10s %14s %10s %10s %9s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }'
+         (($a16cpu/.prompt_cpu_seconds.median)*100|round/100|tostring) + "x",
+         (($fp32cpu/.prompt_cpu_seconds.median)*100|round/100|tostring) + "x",
+         (.peak_rss_bytes/1048576|round|tostring)] | @tsv' "$OUT/bench-$variant-p$prompt-t$threads.json")
     done
+  done
+done
+
+# Where the prompt time goes: ms per prompt pass by operation (mq-run bench --profile), per thread count.
+for threads in $THREADS; do
+  echo
+  echo "prompt ms per pass by operation, $threads thread(s):"
+  header="operation"
+  files=()
+  for prompt in $PROMPTS; do
+    for variant in w8a8 w4a8 a16 fp32; do
+      header="$header $variant/$prompt"
+      files+=("$OUT/bench-$variant-p$prompt-t$threads.json")
+    done
+  done
+  echo "$header" | awk '{ printf "%-22s", $1; for (i = 2; i <= NF; ++i) printf " %11s", $i; printf "\n" }'
+  for key in $(jq -r '.profile.prompt | keys_unsorted[]' "${files[0]}"); do
+    line="$key"
+    for f in "${files[@]}"; do
+      line="$line $(jq -r --arg k "$key" '.profile.prompt[$k]*1e4|round/10' "$f")"
+    done
+    echo "$line" | awk '{ printf "%-22s", $1; for (i = 2; i <= NF; ++i) printf " %11s", $i; printf "\n" }'
   done
 done

@@ -12,6 +12,7 @@
 #endif
 
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <cctype>
@@ -209,6 +210,15 @@ std::vector<int32_t> parseIds(const std::string &text, const std::string &what)
 }
 
 // Peak resident memory of this process in bytes: VmHWM from /proc (Linux, Android), else getrusage.
+// CPU time of the whole process (every thread), seconds: on a shared machine it leaves out the time
+// other processes held the cores, which wall-clock time includes.
+double processCpuSeconds()
+{
+    timespec ts {};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
 uint64_t peakRssBytes()
 {
     std::ifstream in("/proc/self/status");
@@ -521,16 +531,22 @@ int runBench(const std::vector<std::string> &argv)
         {"warmup", "W", "unmeasured repetitions first", "1"}, {"repeats", "R", "measured repetitions", "5"},
         {"threads", "T", "threads for the matrix products", "1"}, {"json", "", "print the result as JSON", ""},
         {"power-files", "A,B,C", "files to sample during the measurement (battery current/voltage, thermal zones)", ""},
-        {"power-hz", "H", "sampling rate of --power-files", "10"}, {"help", "", "show this help", ""}};
+        {"power-hz", "H", "sampling rate of --power-files", "10"},
+        {"profile", "", "time each kind of operation: a table on stderr and \"profile\" in the JSON", ""},
+        {"help", "", "show this help", ""}};
     Args a(argv, specs);
     if (a.has("help")) {
         std::fputs(helpText("mq-run bench PACKAGE --prompt-tokens N --decode-tokens M --warmup W --repeats R "
-                            "[--threads T] --json [--power-files a,b,c --power-hz H]",
+                            "[--threads T] --json [--power-files a,b,c --power-hz H] [--profile]",
                        "Latency of prompt encoding (one pass over N tokens) and of each decoded token (KV cache), "
                        "R measured repetitions after W warm-ups, on fixed pseudo-random token ids (no tokenizer "
-                       "needed). Reports median / p10 / p90 / mean, tokens per second and peak RSS; with "
+                       "needed). Reports median / p10 / p90 / mean, tokens per second, the process CPU time of each prompt "
+                       "pass and peak RSS; with "
                        "--power-files a side thread samples the files at --power-hz and the JSON holds every "
-                       "timestamped sample and the phase marks (seconds since the sampler started).",
+                       "timestamped sample and the phase marks (seconds since the sampler started). --profile times "
+                       "each kind of operation (norms, matrix products, requantization, softmax, ...) over the "
+                       "measured repetitions and reports it per prompt pass and per decoded token (the timing "
+                       "itself adds a little to the totals).",
                        specs)
                        .c_str(),
             stdout);
@@ -561,8 +577,11 @@ int runBench(const std::vector<std::string> &argv)
             sampler->mark(name);
     };
     using Clock = std::chrono::steady_clock;
-    std::vector<double> promptSec, decodeSec;
+    std::vector<double> promptSec, decodeSec, promptCpuSec;
     std::vector<float> logits;
+    const bool profiling = a.has("profile");
+    m->setProfiling(profiling);
+    mq::ExecutorProfile promptProfile, decodeProfile;
     for (long long r = 0; r < warmup + repeats; ++r) {
         const bool measured = r >= warmup;
         if (measured && r == warmup && sampler)
@@ -570,14 +589,20 @@ int runBench(const std::vector<std::string> &argv)
         m->reset();
         if (measured)
             mark("prompt:begin");
+        m->clearProfile();
+        const double cpu0 = processCpuSeconds();
         auto t0 = Clock::now();
         m->forward(prompt.data(), int(n), logits, false);
         const double tp = std::chrono::duration<double>(Clock::now() - t0).count();
+        const double cpu = processCpuSeconds() - cpu0;
         if (measured) {
             mark("prompt:end");
             promptSec.push_back(tp);
+            promptCpuSec.push_back(cpu);
+            promptProfile += m->profile();
             mark("decode:begin");
         }
+        m->clearProfile();
         int32_t next = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
         for (long long i = 0; i < decodeN; ++i) {
             t0 = Clock::now();
@@ -587,13 +612,36 @@ int runBench(const std::vector<std::string> &argv)
             if (measured)
                 decodeSec.push_back(td);
         }
-        if (measured)
+        if (measured) {
+            decodeProfile += m->profile();
             mark("decode:end");
+        }
     }
     if (sampler)
         sampler->stop();
-    const Stats ps = statsOf(promptSec), ds = statsOf(decodeSec);
+    const Stats ps = statsOf(promptSec), ds = statsOf(decodeSec), pcs = statsOf(promptCpuSec);
     const uint64_t rss = peakRssBytes();
+    // Per prompt pass and per decoded token; "other" is the measured time outside the categories.
+    const double promptWall = ps.mean * double(promptSec.size()), decodeWall = ds.mean * double(decodeSec.size());
+    const double perPrompt = 1.0 / double(promptSec.size()), perToken = decodeSec.empty() ? 0.0 : 1.0 / double(decodeSec.size());
+    if (profiling) {
+        std::fprintf(stderr, "%-24s %14s %7s %16s %7s\n", "operation", "prompt ms/pass", "%", "decode ms/token", "%");
+        auto row = [&](const char *name, double p, double d) {
+            std::fprintf(stderr, "%-24s %14.3f %6.1f%% %16.4f %6.1f%%\n", name, p * perPrompt * 1e3,
+                promptWall > 0 ? 100.0 * p / promptWall : 0.0, d * perToken * 1e3,
+                decodeWall > 0 ? 100.0 * d / decodeWall : 0.0);
+        };
+        for (int i = 0; i < mq::kProfileOpCount; ++i)
+            row(mq::profileOpName(mq::ProfileOp(i)), promptProfile.seconds[size_t(i)], decodeProfile.seconds[size_t(i)]);
+        row("other", promptWall - promptProfile.total(), decodeWall - decodeProfile.total());
+        row("total (measured)", promptWall, decodeWall);
+    }
+    auto profileJson = [&](const mq::ExecutorProfile &p, double wall, double per) {
+        std::string j = "{";
+        for (int i = 0; i < mq::kProfileOpCount; ++i)
+            j += std::string(i ? ", " : "") + "\"" + mq::profileOpKey(mq::ProfileOp(i)) + "\": " + jsonNumber(p.seconds[size_t(i)] * per);
+        return j + ", \"other\": " + jsonNumber((wall - p.total()) * per) + ", \"total\": " + jsonNumber(wall * per) + "}";
+    };
     if (a.has("json")) {
         std::string j = "{\n";
         j += "  \"package\": " + jsonString(m->package().sourceName()) + ",\n";
@@ -608,10 +656,15 @@ int runBench(const std::vector<std::string> &argv)
             + ", \"warmup\": " + std::to_string(warmup) + ", \"repeats\": " + std::to_string(repeats) + ",\n";
         j += "  \"prompt_seconds\": " + statsJson(ps) + ",\n";
         j += "  \"prompt_tokens_per_second\": " + jsonNumber(ps.median > 0 ? double(n) / ps.median : 0) + ",\n";
+        j += "  \"prompt_cpu_seconds\": " + statsJson(pcs) + ",\n";
         j += "  \"decode_seconds_per_token\": " + statsJson(ds) + ",\n";
         j += "  \"decode_tokens_per_second\": " + jsonNumber(ds.median > 0 ? 1.0 / ds.median : 0) + ",\n";
         j += "  \"weight_bytes\": " + std::to_string(m->weightBytes()) + ",\n";
         j += "  \"peak_rss_bytes\": " + std::to_string(rss);
+        if (profiling)
+            j += ",\n  \"profile\": {\"unit\": \"seconds per prompt pass / per decoded token\",\n    \"prompt\": "
+                + profileJson(promptProfile, promptWall, perPrompt) + ",\n    \"decode\": "
+                + profileJson(decodeProfile, decodeWall, perToken) + "}";
         if (sampler) {
             j += ",\n  \"power\": {\n    \"files\": [";
             for (size_t i = 0; i < powerFiles.size(); ++i)
@@ -637,8 +690,9 @@ int runBench(const std::vector<std::string> &argv)
     } else {
         std::printf("%s (%s, %s kernels, %d threads)\n", m->package().sourceName().c_str(),
             mq::modelVariantName(c.variant), mq::kernels::pathName().c_str(), mq::kernels::threads());
-        std::printf("prompt encoding %lld tokens: median %.4f s (p10 %.4f, p90 %.4f, mean %.4f) = %.1f tokens/s\n", n,
-            ps.median, ps.p10, ps.p90, ps.mean, ps.median > 0 ? double(n) / ps.median : 0.0);
+        std::printf("prompt encoding %lld tokens: median %.4f s (p10 %.4f, p90 %.4f, mean %.4f) = %.1f tokens/s; "
+                    "process CPU time median %.4f s (min %.4f)\n",
+            n, ps.median, ps.p10, ps.p90, ps.mean, ps.median > 0 ? double(n) / ps.median : 0.0, pcs.median, pcs.min);
         if (decodeN > 0)
             std::printf("decode: median %.5f s/token (p10 %.5f, p90 %.5f, mean %.5f) = %.1f tokens/s\n", ds.median,
                 ds.p10, ds.p90, ds.mean, ds.median > 0 ? 1.0 / ds.median : 0.0);
@@ -671,7 +725,7 @@ int main(int argc, char **argv)
         return args.empty() ? 2 : 0;
     }
     if (args[0] == "--version") {
-        std::printf("%s, kernels %s\n", kVersion, mq::kernels::pathName().c_str());
+        std::printf("%s, kernels %s\nno Qt/LibTorch/HDF5 (runtime only)\n", kVersion, mq::kernels::pathName().c_str());
         return 0;
     }
     const std::map<std::string, int (*)(const std::vector<std::string> &)> commands = {

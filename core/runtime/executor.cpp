@@ -10,10 +10,43 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 namespace mq {
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Adds the time from construction to stop() (or destruction) to one category of the profile;
+// nothing when profiling is off (a null profile).
+class ProfileScope
+{
+public:
+    ProfileScope(ExecutorProfile *profile, ProfileOp op)
+        : m_profile(profile)
+        , m_op(op)
+    {
+        if (m_profile)
+            m_start = Clock::now();
+    }
+    ~ProfileScope() { stop(); }
+    ProfileScope(const ProfileScope &) = delete;
+    ProfileScope &operator=(const ProfileScope &) = delete;
+    void stop()
+    {
+        if (!m_profile)
+            return;
+        m_profile->seconds[size_t(m_op)] += std::chrono::duration<double>(Clock::now() - m_start).count();
+        ++m_profile->calls[size_t(m_op)];
+        m_profile = nullptr;
+    }
+
+private:
+    ExecutorProfile *m_profile;
+    ProfileOp m_op;
+    Clock::time_point m_start;
+};
 
 [[noreturn]] void fail(const Package &p, const std::string &what)
 {
@@ -70,6 +103,17 @@ float activation(int kind, float x)
         return 0.5f * x * (1.0f + std::tanh(k * (x + 0.044715f * x * x * x)));
     }
     }
+}
+
+// dst[i] += src[i]: groups of 16 (a fixed trip count, which GCC vectorises at -O2), then the tail.
+template <typename T, typename S> void addInto(T *dst, const S *src, size_t n)
+{
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (size_t k = 0; k < 16; ++k)
+            dst[i + k] += src[i + k];
+    for (; i < n; ++i)
+        dst[i] += src[i];
 }
 
 // The attention mask of the simulation: key j is visible from query position i when j <= i and,
@@ -140,25 +184,40 @@ protected:
         const ModelPackageConfig &c = m_config;
         const int H = c.hidden, D = c.headDim, rd = c.rotaryDim;
         const int P = m_position;
+        ExecutorProfile *prof = m_profile.get();
+        ProfileScope embedScope(prof, ProfileOp::Embedding);
         x.assign(size_t(T) * H, 0.0f);
         for (int t = 0; t < T; ++t)
             for (int i = 0; i < H; ++i)
                 x[size_t(t) * H + i] = m_embed[size_t(tokens[t]) * H + i] * c.embedScale;
-        std::vector<float> h(size_t(T) * H), q(size_t(T) * c.qDim()), k(size_t(T) * c.kvDim()),
-            v(size_t(T) * c.kvDim()), attn(size_t(T) * c.qDim()), o(size_t(T) * H), g(size_t(T) * c.inter),
-            u(size_t(T) * c.inter);
+        embedScope.stop();
+        // Scratch kept between calls, as in the integer executor (every element is written first).
+        std::vector<float> &h = m_h, &q = m_q, &k = m_kNew, &v = m_vNew, &attn = m_attn, &o = m_o, &g = m_g, &u = m_u;
+        h.resize(size_t(T) * H);
+        q.resize(size_t(T) * c.qDim());
+        k.resize(size_t(T) * c.kvDim());
+        v.resize(size_t(T) * c.kvDim());
+        attn.resize(size_t(T) * c.qDim());
+        o.resize(size_t(T) * H);
+        g.resize(size_t(T) * c.inter);
+        u.resize(size_t(T) * c.inter);
         auto linear = [&](const Layer &L, RtLinear lin, const float *in, float *out) {
             const auto i = size_t(lin);
+            ProfileScope scope(prof, ProfileOp::LinearProduct);
             kernels::matmul(L.w[i], T, in, L.b[i].empty() ? nullptr : L.b[i].data(), out);
         };
         for (int l = 0; l < c.layers; ++l) {
             const Layer &L = m_layers[size_t(l)];
-            for (int t = 0; t < T; ++t)
-                floatNorm(&x[size_t(t) * H], &h[size_t(t) * H], H, c.layerNorm, c.normEps, L.attnNormW.data(),
-                    L.attnNormB.empty() ? nullptr : L.attnNormB.data());
+            {
+                ProfileScope scope(prof, ProfileOp::Norm);
+                for (int t = 0; t < T; ++t)
+                    floatNorm(&x[size_t(t) * H], &h[size_t(t) * H], H, c.layerNorm, c.normEps, L.attnNormW.data(),
+                        L.attnNormB.empty() ? nullptr : L.attnNormB.data());
+            }
             linear(L, RtLinear::Q, h.data(), q.data());
             linear(L, RtLinear::K, h.data(), k.data());
             linear(L, RtLinear::V, h.data(), v.data());
+            ProfileScope ropeScope(prof, ProfileOp::Rope);
             for (int t = 0; t < T; ++t) {
                 const float *cs = m_cos + size_t(P + t) * rd, *sn = m_sin + size_t(P + t) * rd;
                 auto rope = [&](float *vec) {
@@ -174,23 +233,43 @@ protected:
                 for (int hh = 0; hh < c.kvHeads; ++hh)
                     rope(&k[size_t(t) * c.kvDim() + size_t(hh) * D]);
             }
+            ropeScope.stop();
             std::vector<float> &ck = m_k[size_t(l)], &cv = m_v[size_t(l)];
-            ck.insert(ck.end(), k.begin(), k.end());
-            cv.insert(cv.end(), v.begin(), v.end());
+            {
+                ProfileScope scope(prof, ProfileOp::Convert);
+                ck.insert(ck.end(), k.begin(), k.end());
+                cv.insert(cv.end(), v.begin(), v.end());
+            }
             attention(l, T, q, attn);
             linear(L, RtLinear::O, attn.data(), o.data());
-            for (size_t i = 0; i < x.size(); ++i)
-                x[i] += o[i];
-            for (int t = 0; t < T; ++t)
-                floatNorm(&x[size_t(t) * H], &h[size_t(t) * H], H, c.layerNorm, c.normEps, L.mlpNormW.data(),
-                    L.mlpNormB.empty() ? nullptr : L.mlpNormB.data());
+            {
+                ProfileScope scope(prof, ProfileOp::Residual);
+                for (size_t i = 0; i < x.size(); ++i)
+                    x[i] += o[i];
+            }
+            {
+                ProfileScope scope(prof, ProfileOp::Norm);
+                for (int t = 0; t < T; ++t)
+                    floatNorm(&x[size_t(t) * H], &h[size_t(t) * H], H, c.layerNorm, c.normEps, L.mlpNormW.data(),
+                        L.mlpNormB.empty() ? nullptr : L.mlpNormB.data());
+            }
             linear(L, RtLinear::Gate, h.data(), g.data());
             linear(L, RtLinear::Up, h.data(), u.data());
-            for (size_t i = 0; i < g.size(); ++i)
-                g[i] = activation(c.activation, g[i]) * u[i];
+            {
+                ProfileScope scope(prof, ProfileOp::Mlp);
+                if (c.activation == 0) {
+                    kernels::siluMulF32(g.data(), u.data(), g.size());
+                } else {
+                    for (size_t i = 0; i < g.size(); ++i)
+                        g[i] = activation(c.activation, g[i]) * u[i];
+                }
+            }
             linear(L, RtLinear::Down, g.data(), o.data());
-            for (size_t i = 0; i < x.size(); ++i)
-                x[i] += o[i];
+            {
+                ProfileScope scope(prof, ProfileOp::Residual);
+                for (size_t i = 0; i < x.size(); ++i)
+                    x[i] += o[i];
+            }
         }
     }
 
@@ -210,6 +289,8 @@ private:
         const std::vector<float> &ck = m_k[size_t(l)], &cv = m_v[size_t(l)];
         std::vector<std::vector<kernels::PackedF32>> &kPacks = m_kPacks[size_t(l)], &vPacks = m_vPacks[size_t(l)];
         const int chunks = (S + kChunk - 1) / kChunk, firstStale = m_packedKeys[size_t(l)] / kChunk;
+        ExecutorProfile *prof = m_profile.get();
+        ProfileScope packScope(prof, ProfileOp::KvPack);
         kPacks.resize(size_t(c.kvHeads));
         vPacks.resize(size_t(c.kvHeads));
         std::vector<float> buf;
@@ -229,6 +310,7 @@ private:
             }
         }
         m_packedKeys[size_t(l)] = S;
+        packScope.stop();
         const float inv = float(1.0 / std::sqrt(double(D)));
         std::vector<float> qa(size_t(kChunk) * size_t(D)), sc, acc, pv(size_t(kChunk) * size_t(D));
         for (int h = 0; h < c.heads; ++h) {
@@ -240,48 +322,43 @@ private:
                 for (int r = 0; r < rows; ++r)
                     std::copy_n(&q[size_t(t0 + r) * size_t(qDim) + size_t(h) * size_t(D)], D, &qa[size_t(r) * size_t(D)]);
                 sc.resize(region * blocks);
+                ProfileScope scoreScope(prof, ProfileOp::AttnScores);
                 for (int ch = cLo; ch <= cHi; ++ch)
                     kernels::matmul(kPacks[size_t(g)][size_t(ch)], rows, qa.data(), nullptr, &sc[region * size_t(ch - cLo)]);
+                scoreScope.stop();
+                ProfileScope softmaxScope(prof, ProfileOp::Softmax);
                 for (int r = 0; r < rows; ++r) {
+                    // The visible keys [lo, pos] of row r, gathered from the chunk blocks; the
+                    // others get probability 0.
                     const int pos = P + t0 + r, lo = firstVisible(c, pos);
-                    for (int ch = cLo; ch <= cHi; ++ch) {
-                        const int n = chunkKeys(ch, S);
-                        float *row = &sc[region * size_t(ch - cLo) + size_t(r) * size_t(n)];
-                        for (int j = 0; j < n; ++j) {
-                            const int key = ch * kChunk + j;
-                            row[j] = key >= lo && key <= pos ? row[j] * inv : -INFINITY;
+                    std::vector<float> &vis = m_row;
+                    vis.resize(size_t(pos - lo + 1));
+                    auto runs = [&](auto &&f) {
+                        for (int ch = cLo; ch <= cHi; ++ch) {
+                            const int n = chunkKeys(ch, S), first = ch * kChunk;
+                            const int a = std::clamp(lo - first, 0, n), b = std::clamp(pos + 1 - first, a, n);
+                            f(&sc[region * size_t(ch - cLo) + size_t(r) * size_t(n)], n, a, b, first + a - lo);
                         }
-                    }
-                    float mx = -INFINITY;
-                    for (int ch = cLo; ch <= cHi; ++ch) {
-                        const int n = chunkKeys(ch, S);
-                        const float *row = &sc[region * size_t(ch - cLo) + size_t(r) * size_t(n)];
-                        for (int j = 0; j < n; ++j)
-                            mx = std::max(mx, row[j]);
-                    }
-                    double sum = 0;
-                    for (int ch = cLo; ch <= cHi; ++ch) {
-                        const int n = chunkKeys(ch, S);
-                        float *row = &sc[region * size_t(ch - cLo) + size_t(r) * size_t(n)];
-                        for (int j = 0; j < n; ++j) {
-                            row[j] = std::exp(row[j] - mx);
-                            sum += row[j];
-                        }
-                    }
-                    const float rs = float(1.0 / sum);
-                    for (int ch = cLo; ch <= cHi; ++ch) {
-                        const int n = chunkKeys(ch, S);
-                        float *row = &sc[region * size_t(ch - cLo) + size_t(r) * size_t(n)];
-                        for (int j = 0; j < n; ++j)
-                            row[j] *= rs;
-                    }
+                    };
+                    runs([&](float *row, int, int a, int b, int at) {
+                        if (b > a)
+                            std::copy(row + a, row + b, vis.data() + at);
+                    });
+                    kernels::softmaxF32(vis.data(), int(vis.size()), inv);
+                    runs([&](float *row, int n, int a, int b, int at) {
+                        std::fill(row, row + a, 0.0f);
+                        if (b > a)
+                            std::copy(vis.data() + at, vis.data() + at + (b - a), row + a);
+                        std::fill(row + b, row + n, 0.0f);
+                    });
                 }
+                softmaxScope.stop();
+                ProfileScope valueScope(prof, ProfileOp::AttnValues);
                 std::fill(pv.begin(), pv.end(), 0.0f);
                 acc.resize(size_t(rows) * size_t(D));
                 for (int ch = cLo; ch <= cHi; ++ch) {
                     kernels::matmul(vPacks[size_t(g)][size_t(ch)], rows, &sc[region * size_t(ch - cLo)], nullptr, acc.data());
-                    for (size_t i = 0; i < acc.size(); ++i)
-                        pv[i] += acc[i];
+                    addInto(pv.data(), acc.data(), acc.size());
                 }
                 for (int r = 0; r < rows; ++r)
                     std::copy_n(&pv[size_t(r) * size_t(D)], D, &out[size_t(t0 + r) * size_t(qDim) + size_t(h) * size_t(D)]);
@@ -298,6 +375,7 @@ private:
     std::vector<Layer> m_layers;
     const float *m_cos = nullptr, *m_sin = nullptr, *m_embed = nullptr;
     std::vector<std::vector<float>> m_k, m_v;
+    std::vector<float> m_h, m_q, m_kNew, m_vNew, m_attn, m_o, m_g, m_u, m_row;
     // Per layer: the cache packed for the kernel, per kv head and chunk of keys.
     std::vector<std::vector<std::vector<kernels::PackedF32>>> m_kPacks, m_vPacks;
     std::vector<int> m_packedKeys;
@@ -375,6 +453,9 @@ protected:
         // The 8-bit cache packed for the kernels (attentionKernels), per kv head and chunk of keys.
         bool kernelAttention = false;
         std::vector<std::vector<kernels::PackedWeights>> kPacks, vPacks;
+        // A 16-bit cache is packed as two s8 halves, code = 256 hi + lo: kPacks / vPacks hold the
+        // high bytes, these the low ones (as lo - 128 with zero point -128).
+        std::vector<std::vector<kernels::PackedWeights>> kPacksLo, vPacksLo;
         int packedKeys = 0;
     };
 
@@ -442,8 +523,14 @@ protected:
         auto maxAbs = [](const QuantParams &s) {
             return std::max(std::abs(int64_t(s.qmin) - s.zeroPoint), std::abs(int64_t(s.qmax) - s.zeroPoint));
         };
-        L.kernelAttention = L.kNarrow.u8 && L.vNarrow.u8
-            && int64_t(c.headDim) * maxAbs(L.site(RtSite::QkIn)) * maxAbs(L.site(RtSite::QkIn2)) < (int64_t(1) << 31);
+        // A 16-bit cache (A16) goes through the kernels as its two bytes (each product's int32 sum is
+        // exact when D max|q - z_q| 255 < 2^31), for caches with their zero point at 0 after the shift.
+        const bool cache16 = !L.kNarrow.u8 && !L.vNarrow.u8
+            && L.site(RtSite::QkIn2).zeroPoint == L.kNarrow.shift && L.site(RtSite::PvIn2).zeroPoint == L.vNarrow.shift
+            && int64_t(c.headDim) * maxAbs(L.site(RtSite::QkIn)) * 255 < (int64_t(1) << 31);
+        L.kernelAttention = cache16
+            || (L.kNarrow.u8 && L.vNarrow.u8
+                && int64_t(c.headDim) * maxAbs(L.site(RtSite::QkIn)) * maxAbs(L.site(RtSite::QkIn2)) < (int64_t(1) << 31));
     }
 
     void loadLinear(int l, RtLinear lin)
@@ -499,6 +586,8 @@ protected:
             L.v16.clear();
             L.kPacks.clear();
             L.vPacks.clear();
+            L.kPacksLo.clear();
+            L.vPacksLo.clear();
             L.packedKeys = 0;
         }
     }
@@ -510,8 +599,10 @@ protected:
             m_observer(SiteCodes {l, site, -1, -1, 0, codes.data(), codes.size()});
     }
 
-    // acc = (codes - z) W^T + bias, then requantized into `out`'s grid.
-    void linear(const Layer &L, RtLinear lin, int T, const std::vector<int32_t> &in, std::vector<int32_t> &out)
+    // acc = (codes - z) W^T + bias, then requantized into `out`'s grid. `narrowed`: the previous call
+    // had the same input (q/k/v, gate/up), whose narrowed codes are still in m_u8 / m_s16.
+    void linear(const Layer &L, RtLinear lin, int T, const std::vector<int32_t> &in, std::vector<int32_t> &out,
+        bool narrowed = false)
     {
         const QuantParams &qi = L.site(rtLinearInput(lin));
         const QuantParams &qo = L.site(rtLinearOutput(lin));
@@ -521,17 +612,24 @@ protected:
         m_acc.resize(size_t(T) * size_t(outDim));
         const int32_t *bias = L.bias[size_t(lin)].empty() ? nullptr : L.bias[size_t(lin)].data();
         const Narrow nr = narrowOf(qi);
+        ExecutorProfile *prof = m_profile.get();
+        ProfileScope convertScope(prof, ProfileOp::Convert);
         if (nr.u8) {
             m_u8.resize(n);
-            for (size_t i = 0; i < n; ++i)
-                m_u8[i] = uint8_t(in[i]);
+            if (!narrowed)
+                kernels::narrowCodes(in.data(), n, 0, m_u8.data());
+            convertScope.stop();
+            ProfileScope scope(prof, ProfileOp::LinearProduct);
             kernels::matmul(w, T, m_u8.data(), qi.zeroPoint, bias, m_acc.data());
         } else {
             m_s16.resize(n);
-            for (size_t i = 0; i < n; ++i)
-                m_s16[i] = int16_t(in[i] - nr.shift);
+            if (!narrowed)
+                kernels::narrowCodes(in.data(), n, nr.shift, m_s16.data());
+            convertScope.stop();
+            ProfileScope scope(prof, ProfileOp::LinearProduct);
             kernels::matmul(w, T, m_s16.data(), qi.zeroPoint - nr.shift, bias, m_acc.data());
         }
+        ProfileScope requantScope(prof, ProfileOp::LinearRequant);
         out.resize(m_acc.size());
         // The block requantization gives requantize64's integers (normalised Q31 multipliers).
         kernels::requantize(T, outDim, m_acc.data(), L.mult[size_t(lin)], qo.zeroPoint, qo.qmin, qo.qmax, out.data());
@@ -551,9 +649,14 @@ protected:
         const int D = c.headDim, kvDim = c.kvDim();
         const int chunks = (keys + kChunk - 1) / kChunk, firstStale = L.packedKeys / kChunk;
         const int32_t zk = L.site(RtSite::QkIn2).zeroPoint - 128, zv = L.site(RtSite::PvIn2).zeroPoint - 128;
+        ProfileScope scope(m_profile.get(), ProfileOp::KvPack);
         L.kPacks.resize(size_t(c.kvHeads));
         L.vPacks.resize(size_t(c.kvHeads));
         std::vector<int8_t> &buf = m_packBuf;
+        if (!L.kNarrow.u8) {
+            updatePacks16(L, keys);
+            return;
+        }
         for (int g = 0; g < c.kvHeads; ++g) {
             std::vector<kernels::PackedWeights> &kp = L.kPacks[size_t(g)], &vp = L.vPacks[size_t(g)];
             kp.resize(size_t(chunks));
@@ -578,6 +681,48 @@ protected:
         L.packedKeys = keys;
     }
 
+    // The 16-bit cache as two s8 matrices per chunk: hi = code >> 8 (zero point 0) and lo = the low
+    // byte - 128 (zero point -128), so that sum a (code - 0) = 256 sum a hi + sum a (lo + 128).
+    void updatePacks16(Layer &L, int keys)
+    {
+        const ModelPackageConfig &c = m_config;
+        const int D = c.headDim, kvDim = c.kvDim();
+        const int chunks = (keys + kChunk - 1) / kChunk, firstStale = L.packedKeys / kChunk;
+        L.kPacksLo.resize(size_t(c.kvHeads));
+        L.vPacksLo.resize(size_t(c.kvHeads));
+        std::vector<int8_t> &hi = m_packBuf, &lo = m_packBufLo;
+        for (int g = 0; g < c.kvHeads; ++g) {
+            std::vector<kernels::PackedWeights> &kp = L.kPacks[size_t(g)], &vp = L.vPacks[size_t(g)],
+                                                &kl = L.kPacksLo[size_t(g)], &vl = L.vPacksLo[size_t(g)];
+            kp.resize(size_t(chunks));
+            vp.resize(size_t(chunks));
+            kl.resize(size_t(chunks));
+            vl.resize(size_t(chunks));
+            for (int ch = firstStale; ch < chunks; ++ch) {
+                const int s0 = ch * kChunk, n = chunkKeys(ch, keys);
+                hi.resize(size_t(n) * size_t(D));
+                lo.resize(hi.size());
+                auto split = [&](int16_t code, size_t at) {
+                    hi[at] = int8_t(code >> 8);
+                    lo[at] = int8_t((code & 255) - 128);
+                };
+                for (int j = 0; j < n; ++j)
+                    for (int d = 0; d < D; ++d)
+                        split(L.k16[size_t(s0 + j) * size_t(kvDim) + size_t(g) * size_t(D) + size_t(d)],
+                            size_t(j) * size_t(D) + size_t(d));
+                kp[size_t(ch)] = kernels::PackedWeights::fromS8(hi.data(), n, D, {0});
+                kl[size_t(ch)] = kernels::PackedWeights::fromS8(lo.data(), n, D, {-128});
+                for (int j = 0; j < n; ++j)
+                    for (int d = 0; d < D; ++d)
+                        split(L.v16[size_t(s0 + j) * size_t(kvDim) + size_t(g) * size_t(D) + size_t(d)],
+                            size_t(d) * size_t(n) + size_t(j));
+                vp[size_t(ch)] = kernels::PackedWeights::fromS8(hi.data(), D, n, {0});
+                vl[size_t(ch)] = kernels::PackedWeights::fromS8(lo.data(), D, n, {-128});
+            }
+        }
+        L.packedKeys = keys;
+    }
+
     // Attention through the kernels (8-bit K and V): per head and block of kChunk queries,
     // q·kᵀ against the key chunks the block can see (the causal mask and a sliding window skip the
     // others), requantized as a block into attn.qk.out; softmax per row as before; then p·v as the
@@ -594,12 +739,16 @@ protected:
                           &po = L.site(RtSite::PvOut), &v2 = L.site(RtSite::PvIn2);
         const Narrow qn = narrowOf(qi), pn = narrowOf(pi);
         const int32_t zq = qi.zeroPoint - qn.shift, zp = pi.zeroPoint - pn.shift;
-        const int64_t maxV = std::max(std::abs(int64_t(v2.qmin) - v2.zeroPoint), std::abs(int64_t(v2.qmax) - v2.zeroPoint));
+        const bool split = !L.kNarrow.u8; // a 16-bit cache as two byte halves (updatePacks16)
+        const int64_t maxV = split ? 255
+                                   : std::max(std::abs(int64_t(v2.qmin) - v2.zeroPoint), std::abs(int64_t(v2.qmax) - v2.zeroPoint));
         const std::vector<FixedMultiplier> qkMult {L.qkMult}, pvMult {L.pvMult};
         std::vector<QA> qa(size_t(kChunk) * size_t(D));
-        std::vector<PA> pa;
-        std::vector<int32_t> &acc = m_acc, &sc = m_scoreBlock, &accPv = m_pvBlock, &res = m_pvOut;
+        std::vector<PA> &pa = probabilityBlock<PA>();
+        std::vector<int32_t> &acc = m_acc, &accLo = m_accLo, &sc = m_scoreBlock, &accPv = m_pvBlock, &res = m_pvOut;
+        std::vector<int64_t> &wide = m_wide, &widePv = m_widePv;
         std::vector<char> rowOk(static_cast<size_t>(kChunk));
+        ExecutorProfile *prof = m_profile.get();
         for (int h = 0; h < c.heads; ++h) {
             const int g = h / G;
             const std::vector<kernels::PackedWeights> &kp = L.kPacks[size_t(g)], &vp = L.vPacks[size_t(g)];
@@ -607,56 +756,103 @@ protected:
                 const int rows = std::min(kChunk, T - t0);
                 const int cLo = firstVisible(c, P + t0) / kChunk, cHi = (P + t0 + rows - 1) / kChunk;
                 const size_t region = size_t(kChunk) * size_t(rows), blocks = size_t(cHi - cLo + 1);
-                for (int r = 0; r < rows; ++r) {
-                    const int32_t *src = &q[size_t(t0 + r) * size_t(qDim) + size_t(h) * size_t(D)];
-                    for (int d = 0; d < D; ++d)
-                        qa[size_t(r) * size_t(D) + size_t(d)] = QA(src[d] - qn.shift);
-                }
+                for (int r = 0; r < rows; ++r)
+                    kernels::narrowCodes(&q[size_t(t0 + r) * size_t(qDim) + size_t(h) * size_t(D)], size_t(D), qn.shift,
+                        &qa[size_t(r) * size_t(D)]);
+                ProfileScope scoreScope(prof, ProfileOp::AttnScores);
                 sc.resize(region * blocks);
-                pa.assign(region * blocks, PA(zp));
+                pa.resize(region * blocks); // the softmax loop writes every entry of every row
                 for (int ch = cLo; ch <= cHi; ++ch) {
                     const int n = chunkKeys(ch, S);
                     acc.resize(size_t(rows) * size_t(n));
                     kernels::matmul(kp[size_t(ch)], rows, qa.data(), zq, nullptr, acc.data());
-                    kernels::requantize(rows, n, acc.data(), qkMult, qo.zeroPoint, qo.qmin, qo.qmax,
+                    if (!split) {
+                        kernels::requantize(rows, n, acc.data(), qkMult, qo.zeroPoint, qo.qmin, qo.qmax,
+                            &sc[region * size_t(ch - cLo)]);
+                        continue;
+                    }
+                    accLo.resize(acc.size());
+                    kernels::matmul(L.kPacksLo[size_t(g)][size_t(ch)], rows, qa.data(), zq, nullptr, accLo.data());
+                    wide.resize(acc.size());
+                    for (size_t i = 0; i < acc.size(); ++i)
+                        wide[i] = 256 * int64_t(acc[i]) + accLo[i];
+                    kernels::requantize64(wide.size(), wide.data(), L.qkMult, qo.zeroPoint, qo.qmin, qo.qmax,
                         &sc[region * size_t(ch - cLo)]);
                 }
+                scoreScope.stop();
+                ProfileScope softmaxScope(prof, ProfileOp::Softmax);
                 for (int r = 0; r < rows; ++r) {
                     const int t = t0 + r, pos = P + t, lo = firstVisible(c, pos);
                     m_scores.resize(size_t(pos - lo + 1));
                     m_probs.resize(m_scores.size());
-                    auto at = [&](int j) {
-                        const int ch = j / kChunk;
-                        return region * size_t(ch - cLo) + size_t(r) * size_t(chunkKeys(ch, S)) + size_t(j % kChunk);
+                    // Row r's visible keys [lo, pos] lie in chunks lo / kChunk .. pos / kChunk, each
+                    // a contiguous run of that chunk's block.
+                    auto visibleRuns = [&](auto &&f) {
+                        for (int ch = lo / kChunk; ch <= pos / kChunk; ++ch) {
+                            const int n = chunkKeys(ch, S), j0 = std::max(lo, ch * kChunk),
+                                      j1 = std::min(pos, ch * kChunk + n - 1);
+                            f(region * size_t(ch - cLo) + size_t(r) * size_t(n) + size_t(j0 - ch * kChunk),
+                                size_t(j0 - lo), size_t(j1 - j0 + 1));
+                        }
                     };
-                    for (int j = lo; j <= pos; ++j)
-                        m_scores[size_t(j - lo)] = sc[at(j)];
+                    visibleRuns([&](size_t block, size_t row, size_t len) {
+                        std::copy_n(&sc[block], len, &m_scores[row]);
+                    });
                     if (m_observer)
                         m_observer(SiteCodes {l, RtSite::QkOut, h, t, lo, m_scores.data(), m_scores.size()});
-                    intops::softmaxRow(m_scores.data(), int(m_scores.size()), m_probs.data(), L.softmax);
-                    if (m_observer)
+                    int64_t sumAbs
+                        = kernels::softmaxRow(m_scores.data(), int(m_scores.size()), m_probs.data(), L.softmax);
+                    if (m_observer) {
                         m_observer(SiteCodes {l, RtSite::PvIn, h, t, lo, m_probs.data(), m_probs.size()});
-                    int64_t sumAbs = 0;
-                    for (int32_t p : m_probs)
-                        sumAbs += std::abs(int64_t(p) - pi.zeroPoint);
+                        sumAbs = 0; // the observer may have changed the codes
+                        for (int32_t p : m_probs)
+                            sumAbs += std::abs(int64_t(p) - pi.zeroPoint);
+                    }
                     rowOk[size_t(r)] = sumAbs * maxV < (int64_t(1) << 31);
                     if (!rowOk[size_t(r)]) {
-                        pvRow(L, m_probs.data(), L.v8.data(), 0, g * D, lo, pos,
-                            &out[size_t(t) * size_t(qDim) + size_t(h) * size_t(D)]);
+                        int32_t *o = &out[size_t(t) * size_t(qDim) + size_t(h) * size_t(D)];
+                        if (split)
+                            pvRow(L, m_probs.data(), L.v16.data(), L.vNarrow.shift, g * D, lo, pos, o);
+                        else
+                            pvRow(L, m_probs.data(), L.v8.data(), 0, g * D, lo, pos, o);
                         continue;
                     }
-                    for (int j = lo; j <= pos; ++j)
-                        pa[at(j)] = PA(m_probs[size_t(j - lo)] - pn.shift);
+                    // Row r of every chunk block: the visible keys' probabilities, the zero point
+                    // (probability 0 after the shift) elsewhere.
+                    for (int ch = cLo; ch <= cHi; ++ch) {
+                        const int n = chunkKeys(ch, S), first = ch * kChunk;
+                        const int a = std::clamp(lo - first, 0, n), b = std::clamp(pos + 1 - first, a, n);
+                        PA *dst = &pa[region * size_t(ch - cLo) + size_t(r) * size_t(n)];
+                        std::fill(dst, dst + a, PA(zp));
+                        if (b > a)
+                            kernels::narrowCodes(&m_probs[size_t(first + a - lo)], size_t(b - a), pn.shift, dst + a);
+                        std::fill(dst + b, dst + n, PA(zp));
+                    }
                 }
-                accPv.assign(size_t(rows) * size_t(D), 0);
-                for (int ch = cLo; ch <= cHi; ++ch) {
-                    acc.resize(size_t(rows) * size_t(D));
-                    kernels::matmul(vp[size_t(ch)], rows, &pa[region * size_t(ch - cLo)], zp, nullptr, acc.data());
-                    for (size_t i = 0; i < acc.size(); ++i)
-                        accPv[i] += acc[i];
+                softmaxScope.stop();
+                ProfileScope valueScope(prof, ProfileOp::AttnValues);
+                res.resize(size_t(rows) * size_t(D));
+                if (!split) {
+                    accPv.assign(size_t(rows) * size_t(D), 0);
+                    for (int ch = cLo; ch <= cHi; ++ch) {
+                        acc.resize(size_t(rows) * size_t(D));
+                        kernels::matmul(vp[size_t(ch)], rows, &pa[region * size_t(ch - cLo)], zp, nullptr, acc.data());
+                        addInto(accPv.data(), acc.data(), acc.size());
+                    }
+                    kernels::requantize(rows, D, accPv.data(), pvMult, po.zeroPoint, po.qmin, po.qmax, res.data());
+                } else {
+                    widePv.assign(size_t(rows) * size_t(D), 0);
+                    for (int ch = cLo; ch <= cHi; ++ch) {
+                        acc.resize(size_t(rows) * size_t(D));
+                        accLo.resize(acc.size());
+                        kernels::matmul(vp[size_t(ch)], rows, &pa[region * size_t(ch - cLo)], zp, nullptr, acc.data());
+                        kernels::matmul(L.vPacksLo[size_t(g)][size_t(ch)], rows, &pa[region * size_t(ch - cLo)], zp,
+                            nullptr, accLo.data());
+                        for (size_t i = 0; i < acc.size(); ++i)
+                            widePv[i] += 256 * int64_t(acc[i]) + accLo[i];
+                    }
+                    kernels::requantize64(widePv.size(), widePv.data(), L.pvMult, po.zeroPoint, po.qmin, po.qmax, res.data());
                 }
-                res.resize(accPv.size());
-                kernels::requantize(rows, D, accPv.data(), pvMult, po.zeroPoint, po.qmin, po.qmax, res.data());
                 for (int r = 0; r < rows; ++r)
                     if (rowOk[size_t(r)])
                         std::copy_n(&res[size_t(r) * size_t(D)], D,
@@ -707,7 +903,7 @@ protected:
     {
         const ModelPackageConfig &c = m_config;
         const int D = c.headDim, G = c.heads / c.kvHeads, P = m_position;
-        out.assign(size_t(T) * size_t(c.qDim()), 0);
+        out.resize(size_t(T) * size_t(c.qDim())); // every (token, head) slice is written below
         if (L.kernelAttention) {
             const bool q8 = narrowOf(L.site(RtSite::QkIn)).u8, p8 = narrowOf(L.site(RtSite::PvIn)).u8;
             if (q8 && p8)
@@ -720,6 +916,7 @@ protected:
                 attentionKernels<int16_t, int16_t>(l, L, T, q, out);
             return;
         }
+        ExecutorProfile *prof = m_profile.get();
         for (int h = 0; h < c.heads; ++h) {
             const int kvOffset = (h / G) * D;
             for (int t = 0; t < T; ++t) {
@@ -727,15 +924,21 @@ protected:
                 const int32_t *qv = &q[size_t(t) * size_t(c.qDim()) + size_t(h) * D];
                 m_scores.resize(size_t(pos - lo + 1));
                 m_probs.resize(m_scores.size());
+                ProfileScope scoreScope(prof, ProfileOp::AttnScores);
                 if (L.kNarrow.u8)
                     scoreRow(L, qv, L.k8.data(), 0, kvOffset, lo, pos, m_scores.data());
                 else
                     scoreRow(L, qv, L.k16.data(), L.kNarrow.shift, kvOffset, lo, pos, m_scores.data());
+                scoreScope.stop();
                 if (m_observer)
                     m_observer(SiteCodes {l, RtSite::QkOut, h, t, lo, m_scores.data(), m_scores.size()});
-                intops::softmaxRow(m_scores.data(), int(m_scores.size()), m_probs.data(), L.softmax);
+                {
+                    ProfileScope scope(prof, ProfileOp::Softmax);
+                    kernels::softmaxRow(m_scores.data(), int(m_scores.size()), m_probs.data(), L.softmax);
+                }
                 if (m_observer)
                     m_observer(SiteCodes {l, RtSite::PvIn, h, t, lo, m_probs.data(), m_probs.size()});
+                ProfileScope valueScope(prof, ProfileOp::AttnValues);
                 int32_t *o = &out[size_t(t) * size_t(c.qDim()) + size_t(h) * D];
                 if (L.vNarrow.u8)
                     pvRow(L, m_probs.data(), L.v8.data(), 0, kvOffset, lo, pos, o);
@@ -748,24 +951,27 @@ protected:
     static void appendCache(const Narrow &nr, const std::vector<int32_t> &codes, std::vector<uint8_t> &c8,
         std::vector<int16_t> &c16)
     {
-        if (nr.u8)
-            for (int32_t v : codes)
-                c8.push_back(uint8_t(v));
-        else
-            for (int32_t v : codes)
-                c16.push_back(int16_t(v - nr.shift));
+        if (nr.u8) {
+            c8.resize(c8.size() + codes.size());
+            kernels::narrowCodes(codes.data(), codes.size(), 0, c8.data() + c8.size() - codes.size());
+        } else {
+            c16.resize(c16.size() + codes.size());
+            kernels::narrowCodes(codes.data(), codes.size(), nr.shift, c16.data() + c16.size() - codes.size());
+        }
     }
 
     void decoderLayers(const int32_t *tokens, int T, std::vector<float> &hidden) override
     {
         const ModelPackageConfig &c = m_config;
-        const int H = c.hidden, D = c.headDim, rd = c.rotaryDim, P = m_position;
+        const int H = c.hidden, rd = c.rotaryDim, P = m_position;
         const size_t TH = size_t(T) * size_t(H);
         // The float end: embedding lookup, quantized into layer 0's attn_norm.in grid as the
         // simulation does (float32 division, round half to even).
         std::vector<int32_t> &x = m_x;
+        ExecutorProfile *prof = m_profile.get();
         x.resize(TH);
         {
+            ProfileScope scope(prof, ProfileOp::Embedding);
             const QuantParams &in = m_layers[0].site(RtSite::AttnNormIn);
             for (int t = 0; t < T; ++t)
                 for (int i = 0; i < H; ++i) {
@@ -774,68 +980,101 @@ protected:
                     x[size_t(t) * H + i] = intops::clampCode(int64_t(code), in.qmin, in.qmax);
                 }
         }
-        std::vector<int32_t> h(TH), q, k, v, qr(size_t(T) * size_t(c.qDim())), kr(size_t(T) * size_t(c.kvDim())),
-            vr(size_t(T) * size_t(c.kvDim())), attn, o, x2(TH), g, u, a(size_t(T) * size_t(c.inter)),
-            sig(size_t(T) * size_t(c.inter)), dIn(size_t(T) * size_t(c.inter)), down;
+        // Scratch buffers kept between calls (resizing to the same size costs nothing; every
+        // element is written before it is read).
+        Scratch &sb = m_scratch;
+        std::vector<int32_t> &h = sb.h, &q = sb.q, &k = sb.k, &v = sb.v, &qr = sb.qr, &kr = sb.kr, &vr = sb.vr,
+                             &attn = sb.attn, &o = sb.o, &x2 = sb.x2, &g = sb.g, &u = sb.u, &a = sb.a, &sig = sb.sig,
+                             &dIn = sb.dIn, &down = sb.down;
+        h.resize(TH);
+        x2.resize(TH);
+        qr.resize(size_t(T) * size_t(c.qDim()));
+        kr.resize(size_t(T) * size_t(c.kvDim()));
+        vr.resize(size_t(T) * size_t(c.kvDim()));
+        a.resize(size_t(T) * size_t(c.inter));
+        sig.resize(size_t(T) * size_t(c.inter));
+        dIn.resize(size_t(T) * size_t(c.inter));
         for (int l = 0; l < c.layers; ++l) {
             Layer &L = m_layers[size_t(l)];
             observe(l, RtSite::AttnNormIn, x);
-            for (int t = 0; t < T; ++t)
-                intops::normRow(&x[size_t(t) * H], &h[size_t(t) * H], L.attnNorm);
+            {
+                ProfileScope scope(prof, ProfileOp::Norm);
+                kernels::normRows(x.data(), h.data(), T, L.attnNorm);
+            }
             observe(l, RtSite::AttnNormOut, h);
             linear(L, RtLinear::Q, T, h, q);
             observe(l, RtSite::QOut, q);
-            linear(L, RtLinear::K, T, h, k);
+            linear(L, RtLinear::K, T, h, k, true);
             observe(l, RtSite::KOut, k);
-            linear(L, RtLinear::V, T, h, v);
+            linear(L, RtLinear::V, T, h, v, true);
             observe(l, RtSite::VOut, v);
+            ProfileScope ropeScope(prof, ProfileOp::Rope);
             for (int t = 0; t < T; ++t) {
                 const int32_t *cs = &m_cos[size_t(P + t) * rd], *sn = &m_sin[size_t(P + t) * rd];
-                for (int hh = 0; hh < c.heads; ++hh) {
-                    const size_t off = size_t(t) * size_t(c.qDim()) + size_t(hh) * D;
-                    intops::ropeHead(&q[off], &qr[off], cs, sn, L.ropeQ);
-                }
-                for (int hh = 0; hh < c.kvHeads; ++hh) {
-                    const size_t off = size_t(t) * size_t(c.kvDim()) + size_t(hh) * D;
-                    intops::ropeHead(&k[off], &kr[off], cs, sn, L.ropeK);
-                }
+                const size_t qOff = size_t(t) * size_t(c.qDim()), kOff = size_t(t) * size_t(c.kvDim());
+                kernels::ropeHeads(&q[qOff], &qr[qOff], c.heads, cs, sn, L.ropeQ);
+                kernels::ropeHeads(&k[kOff], &kr[kOff], c.kvHeads, cs, sn, L.ropeK);
             }
             const QuantParams &vo = L.site(RtSite::VOut), &pv2 = L.site(RtSite::PvIn2);
             for (size_t i = 0; i < v.size(); ++i)
                 vr[i] = intops::requantize64(int64_t(v[i]) - vo.zeroPoint, L.vToPv, pv2.zeroPoint, pv2.qmin, pv2.qmax);
+            ropeScope.stop();
             observe(l, RtSite::QkIn, qr);
             observe(l, RtSite::QkIn2, kr);
             observe(l, RtSite::PvIn2, vr);
-            appendCache(L.kNarrow, kr, L.k8, L.k16);
-            appendCache(L.vNarrow, vr, L.v8, L.v16);
+            {
+                ProfileScope scope(prof, ProfileOp::Convert);
+                appendCache(L.kNarrow, kr, L.k8, L.k16);
+                appendCache(L.vNarrow, vr, L.v8, L.v16);
+            }
             attention(l, L, T, qr, attn);
             observe(l, RtSite::PvOut, attn);
             linear(L, RtLinear::O, T, attn, o);
             observe(l, RtSite::OOut, o);
-            intops::add(x.data(), o.data(), x2.data(), TH, L.addAttn);
-            observe(l, RtSite::MlpNormIn, x2);
-            for (int t = 0; t < T; ++t)
-                intops::normRow(&x2[size_t(t) * H], &h[size_t(t) * H], L.mlpNorm);
-            observe(l, RtSite::MlpNormOut, h);
-            linear(L, RtLinear::Gate, T, h, g);
-            observe(l, RtSite::GateOut, g);
-            const int32_t gateMin = L.site(RtSite::GateOut).qmin;
-            if (c.activation == 0) {
-                intops::lookup(g.data(), sig.data(), g.size(), L.actTable.data(), gateMin);
-                observe(l, RtSite::ActIn2, sig);
-                intops::mul(g.data(), sig.data(), a.data(), g.size(), L.siluMul);
-            } else {
-                intops::lookup(g.data(), a.data(), g.size(), L.actTable.data(), gateMin);
+            {
+                ProfileScope scope(prof, ProfileOp::Residual);
+                kernels::add(x.data(), o.data(), x2.data(), TH, L.addAttn);
             }
-            observe(l, RtSite::ActOut, a);
-            linear(L, RtLinear::Up, T, h, u);
-            observe(l, RtSite::UpOut, u);
-            intops::mul(a.data(), u.data(), dIn.data(), g.size(), L.gluMul);
+            observe(l, RtSite::MlpNormIn, x2);
+            {
+                ProfileScope scope(prof, ProfileOp::Norm);
+                kernels::normRows(x2.data(), h.data(), T, L.mlpNorm);
+            }
+            observe(l, RtSite::MlpNormOut, h);
+            const int32_t gateMin = L.site(RtSite::GateOut).qmin;
+            if (!m_observer) {
+                // Without an observer nobody reads act.in2 and act.out: one fused pass.
+                linear(L, RtLinear::Gate, T, h, g);
+                linear(L, RtLinear::Up, T, h, u, true);
+                ProfileScope scope(prof, ProfileOp::Mlp);
+                kernels::gatedActivation(g.data(), u.data(), dIn.data(), g.size(), L.actTable.data(), gateMin,
+                    c.activation == 0 ? &L.siluMul : nullptr, L.gluMul);
+            } else {
+                linear(L, RtLinear::Gate, T, h, g);
+                observe(l, RtSite::GateOut, g);
+                ProfileScope actScope(prof, ProfileOp::Mlp);
+                if (c.activation == 0) {
+                    kernels::lookup(g.data(), sig.data(), g.size(), L.actTable.data(), gateMin);
+                    observe(l, RtSite::ActIn2, sig);
+                    kernels::mul(g.data(), sig.data(), a.data(), g.size(), L.siluMul);
+                } else {
+                    kernels::lookup(g.data(), a.data(), g.size(), L.actTable.data(), gateMin);
+                }
+                actScope.stop();
+                observe(l, RtSite::ActOut, a);
+                linear(L, RtLinear::Up, T, h, u);
+                observe(l, RtSite::UpOut, u);
+                {
+                    ProfileScope scope(prof, ProfileOp::Mlp);
+                    kernels::mul(a.data(), u.data(), dIn.data(), g.size(), L.gluMul);
+                }
+            }
             observe(l, RtSite::DownIn, dIn);
             linear(L, RtLinear::Down, T, dIn, down);
             observe(l, RtSite::DownOut, down);
+            ProfileScope residualScope(prof, ProfileOp::Residual);
             if (l + 1 < c.layers) {
-                intops::add(x2.data(), down.data(), x.data(), TH, L.addMlp);
+                kernels::add(x2.data(), down.data(), x.data(), TH, L.addMlp);
             } else {
                 // The other float end: the last residual add is the final norm's (float) input.
                 const QuantParams &qa = L.site(RtSite::MlpNormIn), &qb = L.site(RtSite::DownOut);
@@ -852,11 +1091,25 @@ protected:
     const float *m_embed = nullptr;
     float m_inScale = 1.0f;
     // Scratch buffers, reused between calls.
+    struct Scratch
+    {
+        std::vector<int32_t> h, q, k, v, qr, kr, vr, attn, o, x2, g, u, a, sig, dIn, down;
+    };
+    Scratch m_scratch;
     std::vector<int32_t> m_x, m_acc, m_scores, m_probs, m_scoreBlock, m_pvBlock, m_pvOut;
-    std::vector<int8_t> m_packBuf;
+    std::vector<int8_t> m_packBuf, m_packBufLo;
+    std::vector<int32_t> m_accLo;
+    std::vector<int64_t> m_wide, m_widePv;
     std::vector<int64_t> m_acc64;
-    std::vector<uint8_t> m_u8;
-    std::vector<int16_t> m_s16;
+    std::vector<uint8_t> m_u8, m_probsU8;
+    std::vector<int16_t> m_s16, m_probsS16;
+    template <typename PA> std::vector<PA> &probabilityBlock()
+    {
+        if constexpr (std::is_same_v<PA, uint8_t>)
+            return m_probsU8;
+        else
+            return m_probsS16;
+    }
 };
 
 } // namespace
@@ -913,17 +1166,60 @@ void ModelExecutor::forward(const int32_t *tokens, int count, std::vector<float>
         if (tokens[t] < 0 || tokens[t] >= c.vocab)
             throw PackageError("token id " + std::to_string(tokens[t]) + " is outside the vocabulary (0.."
                 + std::to_string(c.vocab - 1) + ")");
-    std::vector<float> hidden;
+    std::vector<float> &hidden = m_hidden;
     decoderLayers(tokens, count, hidden);
     m_position += count;
+    ProfileScope headScope(m_profile.get(), ProfileOp::Head);
     const int H = c.hidden;
     const int first = allRows ? 0 : count - 1, rows = count - first;
-    std::vector<float> normed(size_t(rows) * H);
+    std::vector<float> &normed = m_normed;
+    normed.resize(size_t(rows) * H);
     for (int t = 0; t < rows; ++t)
         floatNorm(&hidden[size_t(first + t) * H], &normed[size_t(t) * H], H, c.layerNorm, c.normEps,
             m_head->normW.data(), m_head->normB.empty() ? nullptr : m_head->normB.data());
     logits.resize(size_t(rows) * size_t(c.vocab));
     kernels::matmul(m_head->lmHead, rows, normed.data(), nullptr, logits.data());
+}
+
+void ModelExecutor::setProfiling(bool on)
+{
+    if (!on)
+        m_profile.reset();
+    else if (!m_profile)
+        m_profile = std::make_unique<ExecutorProfile>();
+}
+
+const char *profileOpName(ProfileOp op)
+{
+    static const char *const names[kProfileOpCount] = {"embedding", "norms", "linear products",
+        "linear requantization", "code conversion", "rope", "kv cache packing", "attention q·k", "softmax",
+        "attention p·v", "activation, gate·up", "residual adds", "final norm + lm head"};
+    return names[size_t(op)];
+}
+
+const char *profileOpKey(ProfileOp op)
+{
+    static const char *const keys[kProfileOpCount] = {"embedding", "norms", "linear_products",
+        "linear_requantization", "code_conversion", "rope", "kv_cache_packing", "attention_scores", "softmax",
+        "attention_values", "activation_gate_up", "residual_adds", "final_norm_lm_head"};
+    return keys[size_t(op)];
+}
+
+double ExecutorProfile::total() const
+{
+    double t = 0;
+    for (double s : seconds)
+        t += s;
+    return t;
+}
+
+ExecutorProfile &ExecutorProfile::operator+=(const ExecutorProfile &o)
+{
+    for (size_t i = 0; i < seconds.size(); ++i) {
+        seconds[i] += o.seconds[i];
+        calls[i] += o.calls[i];
+    }
+    return *this;
 }
 
 double RuntimePerplexity::perplexity() const { return tokens ? std::exp(nll / double(tokens)) : 0.0; }

@@ -3,6 +3,7 @@
 #include "core/runtime/model_package.h"
 #include "core/runtime/package.h"
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -20,6 +21,36 @@
 // kernels::setThreads workers underneath).
 
 namespace mq {
+
+// The categories of work forward() is split into for timing (mq-run bench --profile).
+enum class ProfileOp : int {
+    Embedding,      // embedding lookup (and its quantization into the first grid)
+    Norm,           // RMSNorm / LayerNorm of the layers
+    LinearProduct,  // q/k/v/o/gate/up/down matrix products (kernels::matmul)
+    LinearRequant,  // their requantization into the output grids
+    Convert,        // codes narrowed or widened between buffers, KV cache appends
+    Rope,           // rotary embedding (and v into attn.pv.in2)
+    KvPack,         // the KV cache packed for the attention kernels
+    AttnScores,     // q·kᵀ and its requantization into attn.qk.out
+    Softmax,        // softmax rows (with their gathering and scattering)
+    AttnValues,     // p·v and its requantization into attn.pv.out
+    Mlp,            // activation and the gate·up product
+    Residual,       // residual adds
+    Head,           // final norm and LM head
+    Count
+};
+constexpr int kProfileOpCount = int(ProfileOp::Count);
+const char *profileOpName(ProfileOp op); // "linear products"
+const char *profileOpKey(ProfileOp op);  // "linear_products", for JSON
+
+// Seconds and calls per category, summed over forward() calls since the last clear.
+struct ExecutorProfile
+{
+    std::array<double, kProfileOpCount> seconds {};
+    std::array<int64_t, kProfileOpCount> calls {};
+    double total() const;
+    ExecutorProfile &operator+=(const ExecutorProfile &o);
+};
 
 class ModelExecutor
 {
@@ -51,7 +82,9 @@ public:
     // observer may replace them (e.g. by a reference's codes, to measure each operator on the same
     // inputs). Layouts: [count, width] for the sites of one token row (the heads side by side for
     // attn.qk.in, attn.qk.in2 and attn.pv.in2); attn.qk.out and attn.pv.in come one (head, query)
-    // row at a time, the keys firstVisible..position. Unset, it costs one test per site and layer.
+    // row at a time, the keys firstVisible..position. Unset, it costs one test per site and layer
+    // (and the MLP fuses activation and gate·up into one pass, which skips act.in2 / act.out as
+    // buffers; the integers are the same).
     struct SiteCodes
     {
         int layer = 0;
@@ -65,6 +98,17 @@ public:
     using SiteObserver = std::function<void(const SiteCodes &)>;
     void setSiteObserver(SiteObserver observer) { m_observer = std::move(observer); }
 
+    // Timing per ProfileOp (a steady clock read around each operation). Off by default; off, each
+    // operation costs one pointer test. clearProfile() zeroes the sums.
+    void setProfiling(bool on);
+    bool profiling() const { return m_profile != nullptr; }
+    ExecutorProfile profile() const { return m_profile ? *m_profile : ExecutorProfile {}; }
+    void clearProfile()
+    {
+        if (m_profile)
+            *m_profile = ExecutorProfile {};
+    }
+
 protected:
     ModelExecutor(Package package, ModelPackageConfig config);
     // Runs the decoder stack for `count` tokens at positions [position(), position() + count) and
@@ -76,10 +120,12 @@ protected:
     ModelPackageConfig m_config;
     int m_position = 0;
     SiteObserver m_observer;
+    std::unique_ptr<ExecutorProfile> m_profile;
 
 private:
     struct Head;
     std::shared_ptr<Head> m_head;
+    std::vector<float> m_hidden, m_normed; // forward()'s scratch, kept between calls
 };
 
 // Rolling-window perplexity with exactly the windows of core/eval's perplexity() (`mq eval`):

@@ -13,16 +13,20 @@ namespace {
 // GCC and Clang on x86-64 and arm64 have a 128-bit integer (one widening multiply instruction on
 // both); __extension__ keeps -Wpedantic quiet about it.
 __extension__ typedef __int128 Int128;
+__extension__ typedef unsigned __int128 UInt128;
 
 // round(v / 2^shift), halves away from zero, for shift in [0, 126]; negative shift = left shift.
+// Branch-free on the sign (the sign is data: a branch on it is mispredicted half the time).
 Int128 roundShift128(Int128 v, int shift)
 {
     if (shift <= 0)
         return v * (Int128(1) << (-shift));
     if (shift > 126)
         return 0;
-    const Int128 half = Int128(1) << (shift - 1);
-    return v >= 0 ? (v + half) >> shift : -((-v + half) >> shift);
+    const Int128 neg = v >> 127; // 0 or -1
+    const UInt128 magnitude = UInt128((v ^ neg) - neg);
+    const auto rounded = Int128((magnitude + (UInt128(1) << (shift - 1))) >> shift);
+    return (rounded ^ neg) - neg;
 }
 
 int32_t saturate32(Int128 v)
@@ -135,6 +139,27 @@ NormParams makeNorm(bool layerNorm, int n, const QuantParams &x, double eps, con
     return p;
 }
 
+NormRowScale normRowScale(int64_t den, const NormParams &p)
+{
+    // 1/sqrt(den) = rm * 2^(j - 62): den scaled by 4^j into [2^60, 2^62) has a 31-bit root.
+    int j = 0;
+    uint64_t dn = den > 0 ? uint64_t(den) : 0;
+    uint64_t rm = 0;
+    if (dn > 0) {
+        while (dn < (uint64_t(1) << 60)) {
+            dn <<= 2;
+            ++j;
+        }
+        while (dn >= (uint64_t(1) << 62)) {
+            dn >>= 2;
+            --j;
+        }
+        rm = (uint64_t(1) << 62) / isqrt64(dn);
+    }
+    // rm <= 2^32 and the multiplier < 2^31: their product is exact in 64 bits.
+    return NormRowScale {rm * uint64_t(p.m.multiplier), 62 - j + 31 + p.m.rightShift};
+}
+
 void normRow(const int32_t *x, int32_t *y, const NormParams &p)
 {
     const int n = p.n;
@@ -162,25 +187,12 @@ void normRow(const int32_t *x, int32_t *y, const NormParams &p)
         }
         den = ss + p.epsTerm;
     }
-    // 1/sqrt(den) = rm * 2^(j - 62): den scaled by 4^j into [2^60, 2^62) has a 31-bit root.
-    int j = 0;
-    uint64_t dn = den > 0 ? uint64_t(den) : 0;
-    uint64_t rm = 0;
-    if (dn > 0) {
-        while (dn < (uint64_t(1) << 60)) {
-            dn <<= 2;
-            ++j;
-        }
-        while (dn >= (uint64_t(1) << 62)) {
-            dn >>= 2;
-            --j;
-        }
-        rm = (uint64_t(1) << 62) / isqrt64(dn);
-    }
-    const int shift = 62 - j + 31 + p.m.rightShift;
+    const NormRowScale scale = normRowScale(den, p);
+    const int shift = scale.shift;
+    const auto factor = Int128(scale.factor);
     for (int i = 0; i < n; ++i) {
         const int64_t num = p.layerNorm ? int64_t(n) * (x[i] - mu) - r : int64_t(x[i] - p.zx);
-        const Int128 prod = Int128(num * p.w[size_t(i)]) * Int128(rm) * p.m.multiplier;
+        const Int128 prod = Int128(num * p.w[size_t(i)]) * factor;
         int64_t v;
         if (p.bias.empty()) {
             v = int64_t(roundShift128(prod, shift));
@@ -213,10 +225,12 @@ RopeParams makeRope(int headDim, int rotaryDim, const QuantParams &in, const Qua
 void ropeHead(const int32_t *x, int32_t *y, const int32_t *cosRow, const int32_t *sinRow, const RopeParams &p)
 {
     const int half = p.rotaryDim / 2;
-    for (int i = 0; i < p.rotaryDim; ++i) {
-        const int64_t xi = x[i] - p.zIn;
-        const int64_t rot = i < half ? -int64_t(x[i + half] - p.zIn) : int64_t(x[i - half] - p.zIn);
-        const int64_t v = xi * cosRow[i] + rot * sinRow[i];
+    for (int i = 0; i < half; ++i) {
+        const int64_t v = int64_t(x[i] - p.zIn) * cosRow[i] - int64_t(x[i + half] - p.zIn) * sinRow[i];
+        y[i] = clampCode(int64_t(multiplyByFixedMultiplier64(v, p.m)) + p.zOut, p.qmin, p.qmax);
+    }
+    for (int i = half; i < p.rotaryDim; ++i) {
+        const int64_t v = int64_t(x[i] - p.zIn) * cosRow[i] + int64_t(x[i - half] - p.zIn) * sinRow[i];
         y[i] = clampCode(int64_t(multiplyByFixedMultiplier64(v, p.m)) + p.zOut, p.qmin, p.qmax);
     }
     for (int i = p.rotaryDim; i < p.headDim; ++i) {
@@ -269,10 +283,24 @@ void softmaxRow(const int32_t *codes, int count, int32_t *out, const SoftmaxPara
     // is at most 2^32 and e * recip <= 2^62: the probability in Q62, kept whole and rounded only
     // once, into the output grid (the requantization multiplier carries the 2^-62).
     const uint64_t recip = (uint64_t(1) << 62) / sum;
+    // round(e * recip * multiplier / 2^s): recip * multiplier < 2^63 is exact, e * that < 2^94.
+    const int s = 31 + p.invScale.rightShift;
+    const UInt128 factor = UInt128(recip * uint64_t(p.invScale.multiplier));
+    if (s < 1 || s > 126) {
+        for (int j = 0; j < count; ++j) {
+            const auto k = size_t(int64_t(cmax) - codes[j]);
+            const uint64_t e = k < len ? p.expTable[k] : 0;
+            out[j] = requantize64(int64_t(e * recip), p.invScale, p.zOut, p.qmin, p.qmax);
+        }
+        return;
+    }
+    const UInt128 half = UInt128(1) << (s - 1);
+    const UInt128 limit = UInt128(std::numeric_limits<int32_t>::max());
     for (int j = 0; j < count; ++j) {
         const auto k = size_t(int64_t(cmax) - codes[j]);
         const uint64_t e = k < len ? p.expTable[k] : 0;
-        out[j] = requantize64(int64_t(e * recip), p.invScale, p.zOut, p.qmin, p.qmax);
+        const UInt128 q = (e * factor + half) >> s;
+        out[j] = clampCode(int64_t(q < limit ? q : limit) + p.zOut, p.qmin, p.qmax);
     }
 }
 

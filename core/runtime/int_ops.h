@@ -82,6 +82,15 @@ struct NormParams
 NormParams makeNorm(bool layerNorm, int n, const QuantParams &x, double eps, const int32_t *weightCodes,
     int32_t weightZeroPoint, double weightScale, const float *bias, const QuantParams &y);
 void normRow(const int32_t *x, int32_t *y, const NormParams &p);
+// The per-row constants of normRow, given the row's denominator (RMS: sum of (x - z)^2 plus
+// epsTerm): y_i = round(numerator_i * w_i * factor / 2^shift) (+ bias), factor < 2^63. For the
+// vectorised kernels, which must produce normRow's integers.
+struct NormRowScale
+{
+    uint64_t factor = 0;
+    int shift = 0;
+};
+NormRowScale normRowScale(int64_t den, const NormParams &p);
 
 // --- RoPE (rotate-half, as HF and the simulation) ---------------------------------------------
 //

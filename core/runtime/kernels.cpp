@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -188,6 +190,12 @@ void correctionTerms(const PackedWeights::Impl &p, int rows, const Act *a, int32
         anyZero = anyZero || p.zeroPoints64.data()[o] != 0;
     if (!anyZero)
         return; // the term is multiplied by zero
+#if defined(__x86_64__)
+    if (activePath() == Path::Avx512Vnni) {
+        avx512::rowSums(a, rows, p.in, rowSumA.data());
+        return;
+    }
+#endif
     for (int r = 0; r < rows; ++r) {
         const Act *row = a + static_cast<size_t>(r) * p.in;
         int64_t s = 0;
@@ -461,6 +469,225 @@ void matmul(const PackedF32 &w, int rows, const float *a, const float *bias, flo
     }
 #endif
     overOutputs(p.out, [&](int o0, int o1) { scalarF32Range(p, rows, a, bias, y, o0, o1); });
+}
+
+namespace {
+
+// Splits n elements over the threads in parts of at least 64 Ki (waking a worker costs more than a
+// smaller part), aligned to 16.
+template <typename F> void overElements(size_t n, F &&f)
+{
+    const int parts = static_cast<int>(std::min<size_t>(size_t(pool().size()), std::max<size_t>(1, n / 65536)));
+    if (parts <= 1) {
+        f(size_t(0), n);
+        return;
+    }
+    pool().run(parts, [&](int i) {
+        const size_t b = std::min(n, n * size_t(i) / size_t(parts) / 16 * 16);
+        const size_t e = i + 1 == parts ? n : std::min(n, n * size_t(i + 1) / size_t(parts) / 16 * 16);
+        f(b, e);
+    });
+}
+
+bool fastElementwise()
+{
+    return activePath() == Path::Avx512Vnni;
+}
+
+} // namespace
+
+void add(const int32_t *a, const int32_t *b, int32_t *out, size_t n, const intops::AddParams &p)
+{
+#if defined(__x86_64__)
+    if (fastElementwise() && p.shift >= 1 && p.shift <= 62 && p.ma >= 0 && p.mb >= 0 && p.ma <= (int64_t(1) << 32)
+        && p.mb <= (int64_t(1) << 32)) {
+        overElements(n, [&](size_t b0, size_t e) { avx512::add(a + b0, b + b0, out + b0, e - b0, p); });
+        return;
+    }
+#endif
+    intops::add(a, b, out, n, p);
+}
+
+void mul(const int32_t *a, const int32_t *b, int32_t *out, size_t n, const intops::MulParams &p)
+{
+#if defined(__x86_64__)
+    const int shift = 31 + p.m.rightShift;
+    if (fastElementwise() && shift >= 1 && shift <= 63 && p.m.multiplier >= 0) {
+        overElements(n, [&](size_t b0, size_t e) { avx512::mul(a + b0, b + b0, out + b0, e - b0, p); });
+        return;
+    }
+#endif
+    intops::mul(a, b, out, n, p);
+}
+
+void lookup(const int32_t *in, int32_t *out, size_t n, const int32_t *table, int32_t qminIn)
+{
+#if defined(__x86_64__)
+    if (fastElementwise()) {
+        overElements(n, [&](size_t b0, size_t e) { avx512::lookup(in + b0, out + b0, e - b0, table, qminIn); });
+        return;
+    }
+#endif
+    intops::lookup(in, out, n, table, qminIn);
+}
+
+namespace {
+
+bool mulFits(const intops::MulParams &p)
+{
+    const int shift = 31 + p.m.rightShift;
+    return shift >= 1 && shift <= 63 && p.m.multiplier >= 0;
+}
+
+} // namespace
+
+void gatedActivation(const int32_t *gate, const int32_t *up, int32_t *out, size_t n, const int32_t *table,
+    int32_t gateMin, const intops::MulParams *silu, const intops::MulParams &glu)
+{
+#if defined(__x86_64__)
+    if (fastElementwise() && mulFits(glu) && (!silu || mulFits(*silu))) {
+        overElements(n, [&](size_t b0, size_t e) {
+            avx512::gatedActivation(gate + b0, up + b0, out + b0, e - b0, table, gateMin, silu, glu);
+        });
+        return;
+    }
+#endif
+    constexpr size_t kBlock = 256;
+    int32_t act[kBlock], sig[kBlock];
+    for (size_t i = 0; i < n; i += kBlock) {
+        const size_t len = std::min(kBlock, n - i);
+        if (silu) {
+            intops::lookup(gate + i, sig, len, table, gateMin);
+            intops::mul(gate + i, sig, act, len, *silu);
+        } else {
+            intops::lookup(gate + i, act, len, table, gateMin);
+        }
+        intops::mul(act, up + i, out + i, len, glu);
+    }
+}
+
+void normRows(const int32_t *x, int32_t *y, int rows, const intops::NormParams &p)
+{
+    const size_t n = static_cast<size_t>(p.n);
+#if defined(__x86_64__)
+    bool fast = fastElementwise() && !p.layerNorm && p.bias.empty();
+    for (size_t i = 0; fast && i < p.w.size(); ++i)
+        fast = p.w[i] > -(1 << 18) && p.w[i] < (1 << 18);
+    if (fast) {
+        const int parts = std::min(pool().size(), std::max(1, int(size_t(rows) * n / 65536)));
+        pool().run(parts, [&](int i) {
+            const int r0 = splitPoint(rows, parts, i, 1), r1 = splitPoint(rows, parts, i + 1, 1);
+            avx512::rmsNormRows(x + size_t(r0) * n, y + size_t(r0) * n, r1 - r0, p);
+        });
+        return;
+    }
+#endif
+    for (int r = 0; r < rows; ++r)
+        intops::normRow(x + size_t(r) * n, y + size_t(r) * n, p);
+}
+
+int64_t softmaxRow(const int32_t *codes, int count, int32_t *out, const intops::SoftmaxParams &p)
+{
+#if defined(__x86_64__)
+    if (fastElementwise())
+        return avx512::softmaxRow(codes, count, out, p);
+#endif
+    intops::softmaxRow(codes, count, out, p);
+    int64_t sum = 0;
+    for (int j = 0; j < count; ++j)
+        sum += std::abs(int64_t(out[j]) - p.zOut);
+    return sum;
+}
+
+void requantize64(
+    size_t n, const int64_t *v, FixedMultiplier m, int32_t zeroPoint, int32_t qmin, int32_t qmax, int32_t *dst)
+{
+#if defined(__x86_64__)
+    const int shift = 31 + m.rightShift;
+    if (fastElementwise() && m.multiplier >= 0 && shift >= 33 && shift <= 95) {
+        avx512::requantize64(n, v, m, zeroPoint, qmin, qmax, dst);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < n; ++i)
+        dst[i] = intops::requantize64(v[i], m, zeroPoint, qmin, qmax);
+}
+
+void softmaxF32(float *x, int n, float scale)
+{
+    if (n <= 0)
+        return;
+#if defined(__x86_64__)
+    if (fastElementwise()) {
+        avx512::softmaxF32(x, n, scale);
+        return;
+    }
+#endif
+    float mx = -INFINITY;
+    for (int j = 0; j < n; ++j) {
+        x[j] *= scale;
+        mx = std::max(mx, x[j]);
+    }
+    double sum = 0;
+    for (int j = 0; j < n; ++j) {
+        x[j] = std::exp(x[j] - mx);
+        sum += x[j];
+    }
+    const float rs = float(1.0 / sum);
+    for (int j = 0; j < n; ++j)
+        x[j] *= rs;
+}
+
+void siluMulF32(float *gate, const float *up, size_t n)
+{
+#if defined(__x86_64__)
+    if (fastElementwise()) {
+        overElements(n, [&](size_t b, size_t e) { avx512::siluMulF32(gate + b, up + b, e - b); });
+        return;
+    }
+#endif
+    for (size_t i = 0; i < n; ++i)
+        gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+namespace {
+
+template <typename Dst> void narrowAny(const int32_t *src, size_t n, int32_t shift, Dst *dst)
+{
+#if defined(__x86_64__)
+    if (fastElementwise()) {
+        avx512::narrowCodes(src, n, shift, dst);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < n; ++i)
+        dst[i] = static_cast<Dst>(src[i] - shift);
+}
+
+} // namespace
+
+void narrowCodes(const int32_t *src, size_t n, int32_t shift, uint8_t *dst)
+{
+    narrowAny(src, n, shift, dst);
+}
+
+void narrowCodes(const int32_t *src, size_t n, int32_t shift, int16_t *dst)
+{
+    narrowAny(src, n, shift, dst);
+}
+
+void ropeHeads(
+    const int32_t *x, int32_t *y, int heads, const int32_t *cosRow, const int32_t *sinRow, const intops::RopeParams &p)
+{
+#if defined(__x86_64__)
+    const int shift = 31 + p.m.rightShift;
+    if (fastElementwise() && p.rotaryDim == p.headDim && shift >= 33 && shift <= 95) {
+        avx512::ropeHeads(x, y, heads, cosRow, sinRow, p);
+        return;
+    }
+#endif
+    for (int h = 0; h < heads; ++h)
+        intops::ropeHead(x + size_t(h) * size_t(p.headDim), y + size_t(h) * size_t(p.headDim), cosRow, sinRow, p);
 }
 
 } // namespace mq::kernels

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/runtime/fixed_point.h"
+#include "core/runtime/int_ops.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -96,5 +97,40 @@ void requantize(int rows, int out, const int32_t *acc, const std::vector<FixedMu
     int32_t zeroPoint, int32_t qmin, int32_t qmax, uint8_t *dst);
 void requantize(int rows, int out, const int32_t *acc, const std::vector<FixedMultiplier> &multipliers,
     int32_t zeroPoint, int32_t qmin, int32_t qmax, int16_t *dst);
+
+// The element-wise operators of int_ops.h with the same arguments and the same integers, bit for
+// bit, vectorised where the CPU allows (and split over the threads for large blocks). The fast
+// paths assume what the executor guarantees: every input is a code of its site's grid (at most 16
+// bits wide) and norm weights (codes minus zero point) within +-2^18; the portable path (the intops functions) takes
+// any int32. Parameters outside a fast path's range (shifts, LayerNorm, biases) take the portable
+// path.
+void add(const int32_t *a, const int32_t *b, int32_t *out, size_t n, const intops::AddParams &p);
+void mul(const int32_t *a, const int32_t *b, int32_t *out, size_t n, const intops::MulParams &p);
+void lookup(const int32_t *in, int32_t *out, size_t n, const int32_t *table, int32_t qminIn);
+// The gated MLP in one pass, without the intermediate sites: act = table[gate - gateMin], then
+// with SiLU (silu non-null) act = mul(gate, act, *silu); out = mul(act, up, glu). The same codes
+// as lookup and mul in turn.
+void gatedActivation(const int32_t *gate, const int32_t *up, int32_t *out, size_t n, const int32_t *table,
+    int32_t gateMin, const intops::MulParams *silu, const intops::MulParams &glu);
+// `rows` rows of p.n codes.
+void normRows(const int32_t *x, int32_t *y, int rows, const intops::NormParams &p);
+// Also returns sum_j |out_j - p.zOut| (the executor's bound on the exactness of p·v in int32).
+int64_t softmaxRow(const int32_t *codes, int count, int32_t *out, const intops::SoftmaxParams &p);
+// dst[i] = intops::requantize64(v[i], m, zeroPoint, qmin, qmax) for 64-bit sums (|v| < 2^62).
+void requantize64(
+    size_t n, const int64_t *v, FixedMultiplier m, int32_t zeroPoint, int32_t qmin, int32_t qmax, int32_t *dst);
+// The FP32 variant's softmax of one row, in place: x = scale x, then exp(x - max x) / sum (the sum
+// in double). The fast path's exp is a polynomial within 2 ulp of std::exp, so results agree
+// with the portable path to float rounding, not bit for bit.
+void softmaxF32(float *x, int n, float scale);
+// The FP32 variant's SiLU-gated product, in place: gate[i] = gate[i] / (1 + exp(-gate[i])) * up[i]
+// (the fast path's exp as in softmaxF32).
+void siluMulF32(float *gate, const float *up, size_t n);
+// dst[i] = src[i] - shift, narrowed (the codes must fit the destination after the shift).
+void narrowCodes(const int32_t *src, size_t n, int32_t shift, uint8_t *dst);
+void narrowCodes(const int32_t *src, size_t n, int32_t shift, int16_t *dst);
+// RoPE of `heads` consecutive head vectors at one position (intops::ropeHead on each).
+void ropeHeads(
+    const int32_t *x, int32_t *y, int heads, const int32_t *cosRow, const int32_t *sinRow, const intops::RopeParams &p);
 
 } // namespace mq::kernels

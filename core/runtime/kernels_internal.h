@@ -3,6 +3,7 @@
 // What the packed forms hold, shared by the kernel sources (kernels.cpp and the per-ISA files).
 // Not part of the runtime's interface: callers use kernels.h only.
 
+#include "core/runtime/int_ops.h"
 #include "core/runtime/kernels.h"
 
 #include <cstddef>
@@ -139,6 +140,29 @@ struct RequantTables
 void requantize(int out, const int32_t *acc, const RequantTables &t, int32_t *dst, int rowBegin, int rowEnd);
 void requantize(int out, const int32_t *acc, const RequantTables &t, uint8_t *dst, int rowBegin, int rowEnd);
 void requantize(int out, const int32_t *acc, const RequantTables &t, int16_t *dst, int rowBegin, int rowEnd);
+// The element-wise operators of int_ops.h (kernels.h checks their preconditions first).
+void add(const int32_t *a, const int32_t *b, int32_t *out, size_t n, const intops::AddParams &p);
+void mul(const int32_t *a, const int32_t *b, int32_t *out, size_t n, const intops::MulParams &p);
+void lookup(const int32_t *in, int32_t *out, size_t n, const int32_t *table, int32_t qminIn);
+void gatedActivation(const int32_t *gate, const int32_t *up, int32_t *out, size_t n, const int32_t *table,
+    int32_t gateMin, const intops::MulParams *silu, const intops::MulParams &glu);
+// RMSNorm rows without bias, weights within +-2^18; falls back to intops::normRow for a row whose
+// shift is outside [64, 95].
+void rmsNormRows(const int32_t *x, int32_t *y, int rows, const intops::NormParams &p);
+int64_t softmaxRow(const int32_t *codes, int count, int32_t *out, const intops::SoftmaxParams &p);
+void narrowCodes(const int32_t *src, size_t n, int32_t shift, uint8_t *dst);
+void narrowCodes(const int32_t *src, size_t n, int32_t shift, int16_t *dst);
+void softmaxF32(float *x, int n, float scale);
+void siluMulF32(float *gate, const float *up, size_t n);
+// Shift 31 + m.rightShift in [33, 95].
+void requantize64(
+    size_t n, const int64_t *v, FixedMultiplier m, int32_t zeroPoint, int32_t qmin, int32_t qmax, int32_t *dst);
+// sums[r] = sum_k a[r][k] of a [rows, in] matrix.
+void rowSums(const uint8_t *a, int rows, int in, int64_t *sums);
+void rowSums(const int16_t *a, int rows, int in, int64_t *sums);
+// RoPE over `heads` head vectors of one position (rotaryDim == headDim).
+void ropeHeads(
+    const int32_t *x, int32_t *y, int heads, const int32_t *cosRow, const int32_t *sinRow, const intops::RopeParams &p);
 } // namespace avx512
 #endif
 

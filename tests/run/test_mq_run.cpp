@@ -115,6 +115,29 @@ TEST(MqRun, BenchReportsLatenciesAndPowerSamples)
     EXPECT_EQ(marks, 3u);
 }
 
+TEST(MqRun, BenchProfileTimesEveryOperationInTheTableAndTheJson)
+{
+    const fs::path pkg = writePackage(ModelVariant::W8A8);
+    const Result r = run("bench " + pkg.string() + " --prompt-tokens 20 --decode-tokens 3 --warmup 1 --repeats 2 --json "
+        "--profile", true);
+    ASSERT_EQ(r.status, 0) << r.out;
+    // The table on stderr: one row per operation, then "other" and the measured total.
+    for (const char *row : {"operation", "norms", "linear products", "linear requantization", "softmax",
+             "attention q·k", "attention p·v", "activation, gate·up", "residual adds", "other", "total (measured)"})
+        EXPECT_NE(r.out.find(row), std::string::npos) << row << "\n" << r.out;
+    // The JSON: seconds per prompt pass and per decoded token, by operation.
+    const size_t profile = r.out.find("\"profile\": {");
+    ASSERT_NE(profile, std::string::npos) << r.out;
+    for (const char *key : {"\"prompt\": {", "\"decode\": {", "\"linear_products\": ", "\"softmax\": ",
+             "\"attention_scores\": ", "\"other\": ", "\"total\": "})
+        EXPECT_NE(r.out.find(key, profile), std::string::npos) << key << "\n" << r.out;
+    // The products were timed: a positive time in the prompt's section.
+    const size_t products = r.out.find("\"linear_products\": ", profile);
+    ASSERT_NE(products, std::string::npos);
+    EXPECT_GT(std::stod(r.out.substr(products + std::string("\"linear_products\": ").size())), 0.0) << r.out;
+    EXPECT_NE(r.out.find("\"prompt_cpu_seconds\": {\"median\""), std::string::npos) << r.out;
+}
+
 TEST(MqRun, GenerateFromTokenIdsIsGreedy)
 {
     const fs::path pkg = writePackage(ModelVariant::FP32);

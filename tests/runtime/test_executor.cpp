@@ -3,10 +3,12 @@
 #include "tiny_package.h"
 
 #include "core/runtime/executor.h"
+#include "core/runtime/kernels.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <utility>
 
 using namespace mq;
 
@@ -252,4 +254,79 @@ TEST(Executor, SiteObserverSeesEverySiteInForwardOrderAndCanReplaceCodes)
         m->forward(tokens.data(), T, observed, true);
         EXPECT_EQ(observed, plain) << modelVariantName(v) << ": no observer, no effect";
     }
+}
+
+// The attention kernels work on the KV cache in chunks of 128 keys: a prompt longer than one chunk,
+// then decoding across the next chunk boundaries (with and without a sliding window that starts
+// inside a chunk), must give the logits of one prefill over all the tokens, and the fast (SIMD)
+// path the integers of the portable scalar path at every site.
+TEST(Executor, AttentionAcrossKeyChunkBoundariesMatchesPrefillAndTheScalarPath)
+{
+    const int total = 280, prompt = 130;
+    std::vector<int32_t> tokens;
+    for (int i = 0; i < total; ++i)
+        tokens.push_back((i * 13 + 5) % 32);
+    for (ModelVariant v : kVariants)
+        for (int window : {0, 150}) {
+            ModelPackageConfig c = test::tinyPackageConfig(v);
+            c.maxPositions = 320;
+            c.slidingWindow = window;
+            const std::vector<uint8_t> bytes = test::tinyPackageBytes(test::tinyPackageTensors(c));
+            struct Result
+            {
+                std::vector<float> logits;
+                uint64_t codes = 1469598103934665603ull; // FNV-1a over every site's codes, in order
+                size_t observed = 0;
+            };
+            // decode: a prompt of 130, then one token at a time; observe: hash every site's codes
+            // (the observer also makes the MLP take its unfused path).
+            auto run = [&](bool scalar, bool decode, bool observe) {
+                kernels::forceScalar(scalar);
+                auto m = ModelExecutor::load(Package::fromBytes(bytes.data(), bytes.size(), "chunks.mqpkg"));
+                Result r;
+                if (observe)
+                    m->setSiteObserver([&](const ModelExecutor::SiteCodes &s) {
+                        for (size_t i = 0; i < s.count; ++i)
+                            r.codes = (r.codes ^ uint32_t(s.codes[i])) * 1099511628211ull;
+                        r.observed += s.count;
+                    });
+                std::vector<float> step;
+                if (!decode) {
+                    m->forward(tokens.data(), total, r.logits, true);
+                } else {
+                    m->forward(tokens.data(), prompt, r.logits, true);
+                    for (int t = prompt; t < total; ++t) {
+                        m->forward(&tokens[size_t(t)], 1, step, false);
+                        r.logits.insert(r.logits.end(), step.begin(), step.end());
+                    }
+                }
+                kernels::forceScalar(false);
+                return r;
+            };
+            auto worst = [](const std::vector<float> &a, const std::vector<float> &b) {
+                EXPECT_EQ(a.size(), b.size());
+                double w = 0;
+                for (size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+                    w = std::max(w, double(std::abs(a[i] - b[i])));
+                return w;
+            };
+            const std::string what = std::string(modelVariantName(v)) + ", window " + std::to_string(window);
+            const Result prefill = run(false, false, false);
+            ASSERT_EQ(prefill.logits.size(), size_t(total) * 32u);
+            // Decoding: the same integers per position, so identical logits (FP32: float sums in
+            // another order).
+            EXPECT_LE(worst(run(false, true, false).logits, prefill.logits), v == ModelVariant::FP32 ? 1e-5 : 0.0)
+                << what << ": decoding after a prompt of " << prompt;
+            for (bool decode : {false, true}) {
+                const Result fast = run(false, decode, true), scalar = run(true, decode, true);
+                EXPECT_EQ(fast.observed, scalar.observed) << what;
+                EXPECT_EQ(fast.codes, scalar.codes) << what << (decode ? ", decoding" : ", prefill")
+                                                    << ": the fast path's codes differ from the scalar path's";
+                if (v != ModelVariant::FP32) {
+                    EXPECT_GT(fast.observed, size_t(total) * 16u) << what;
+                }
+                // The float ends (embedding, final norm, LM head) sum floats in another order.
+                EXPECT_LE(worst(fast.logits, scalar.logits), 1e-5) << what;
+            }
+        }
 }

@@ -55,10 +55,12 @@ TinyTensor tinyTensor(const std::string &name, PackageDType dtype, std::vector<u
     return t;
 }
 
-inline std::vector<TinyTensor> tinyPackageTensors(ModelVariant variant, uint64_t seed = 7)
+// Any shape (tests with more positions, the runtime benchmark's TinyLlama widths): `c` gives the
+// widths, c.variant the variant.
+inline std::vector<TinyTensor> tinyPackageTensors(const ModelPackageConfig &c, uint64_t seed = 7)
 {
     using D = PackageDType;
-    const ModelPackageConfig c = tinyPackageConfig(variant);
+    const ModelVariant variant = c.variant;
     std::mt19937_64 rng(seed);
     std::normal_distribution<float> normal(0.0f, 1.0f);
     auto randn = [&](size_t n, float sd) {
@@ -180,6 +182,11 @@ inline std::vector<TinyTensor> tinyPackageTensors(ModelVariant variant, uint64_t
         out.push_back(tinyTensor(name("mlp.act.table"), D::S32, {uint64_t(table.size())}, table));
     }
     return out;
+}
+
+inline std::vector<TinyTensor> tinyPackageTensors(ModelVariant variant, uint64_t seed = 7)
+{
+    return tinyPackageTensors(tinyPackageConfig(variant), seed);
 }
 
 // Serialises tensors into a package, leaving out `skip` (for the loader's error tests).
