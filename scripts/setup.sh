@@ -16,6 +16,8 @@ PACKAGES=(
   # the runtime benchmark's measured alternatives (tests/bench/runtime_bench.cpp, optional there):
   # oneDNN's int8 matmul and OpenBLAS's sgemm; jq reads mq-run's JSON in scripts/runtime_bench.sh
   libdnnl-dev libopenblas-openmp-dev jq
+  # the runtime cross-built for 64-bit Arm and run under qemu (scripts/arm64_check.sh, a test)
+  g++-aarch64-linux-gnu qemu-user
   # GUI tests and screenshots, device benchmarking
   xvfb xauth imagemagick adb
   # the .deb and its checks (tests/packaging): cpack's dpkg-shlibdeps, lintian, desktop/AppStream validators

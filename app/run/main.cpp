@@ -327,6 +327,7 @@ int runGenerate(const std::vector<std::string> &argv)
         {"tokens", "N", "tokens to generate", "64"},
         {"temperature", "T", "0 = greedy (argmax); above 0 samples from softmax(logits / T)", "0"},
         {"seed", "N", "sampling seed", "1"}, {"threads", "N", "threads for the matrix products", "1"},
+        {"print-ids", "", "print the generated token ids, not text (to compare builds or devices token by token)", ""},
         {"help", "", "show this help", ""}};
     Args a(argv, specs);
     if (a.has("help")) {
@@ -369,8 +370,9 @@ int runGenerate(const std::vector<std::string> &argv)
     m->forward(ids.data(), int(ids.size()), logits, false);
     const double prefill = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     [[maybe_unused]] int32_t prev = ids.back(); // the tokenizer's streaming decode needs it
+    [[maybe_unused]] const bool printIds = a.has("print-ids");
 #ifdef MQ_RUN_HAVE_TOKENIZER
-    if (tok && a.has("prompt"))
+    if (tok && a.has("prompt") && !printIds)
         std::fputs(a.str("prompt").c_str(), stdout);
 #endif
     const auto t1 = std::chrono::steady_clock::now();
@@ -389,7 +391,7 @@ int runGenerate(const std::vector<std::string> &argv)
         if (next == c.eosId)
             break;
 #ifdef MQ_RUN_HAVE_TOKENIZER
-        if (tok)
+        if (tok && !printIds)
             std::fputs(tok->decodePiece(prev, next).c_str(), stdout);
         else
             std::printf("%d ", next);

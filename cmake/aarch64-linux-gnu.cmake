@@ -1,0 +1,12 @@
+# Cross-compiles the runtime for 64-bit Arm Linux with Debian's g++-aarch64-linux-gnu: a check,
+# runnable on this x86-64 machine under qemu-aarch64, that the runtime (the program pushed to
+# arm64 phones) builds and computes without x86 (preset `linux-arm64`, scripts/arm64_check.sh).
+set(CMAKE_SYSTEM_NAME Linux)
+set(CMAKE_SYSTEM_PROCESSOR aarch64)
+set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)
+set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++)
+set(CMAKE_FIND_ROOT_PATH /usr/aarch64-linux-gnu)
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
