@@ -87,7 +87,7 @@ std::string helpText(const std::string &usage, const std::string &summary, const
             left += "\n" + std::string(28, ' ');
         out += left + s.help;
         if (!s.defaultValue.empty())
-            out += " (default " + s.defaultValue + ")";
+            out += (s.help.empty() ? "(default " : " (default ") + s.defaultValue + ")";
         out += "\n";
     }
     return out;

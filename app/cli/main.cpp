@@ -35,7 +35,12 @@ const char *kUsage =
     "  devices   list Android devices over adb with their state, model, ABI, battery\n"
     "  bench     benchmark packages on a phone over adb: latency, energy, vs a baseline\n"
     "\n"
-    "MODEL is a llama2.c .bin file or a Hugging Face directory (config.json + model.safetensors).\n";
+    "options:\n"
+    "  -h, --help     this list\n"
+    "  -V, --version  the version of mq and of the Qt, LibTorch and HDF5 libraries it runs with\n"
+    "\n"
+    "MODEL is a llama2.c .bin file or a Hugging Face directory (config.json + model.safetensors).\n"
+    "The manual page (man mq) describes every command and option.\n";
 
 } // namespace
 

@@ -92,10 +92,10 @@ int RunsPanel::addFolder(const QString &folder, QStringList *problems)
             *problems << tr("%1: no such folder").arg(folder);
         return 0;
     }
-    const QStringList files
-        = dir.entryList({ QStringLiteral("*.h5"), QStringLiteral("*.hdf5") }, QDir::Files, QDir::Name);
+    const QStringList files = dir.entryList(
+        { QStringLiteral("*.h5"), QStringLiteral("*.hdf5"), QStringLiteral("*.mqrun") }, QDir::Files, QDir::Name);
     if (files.isEmpty() && problems)
-        *problems << tr("%1 holds no run files (*.h5)").arg(folder);
+        *problems << tr("%1 holds no run files (*.h5, *.hdf5, *.mqrun)").arg(folder);
     int opened = 0;
     for (const QString &f : files) {
         const QString error = m_runs->addRun(dir.absoluteFilePath(f));
