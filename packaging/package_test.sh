@@ -12,7 +12,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 [ -n "$shared" ] && [ -d "$shared/models/stories260K" ] \
   || fail "no models/stories260K in '$shared': pass SHARED_DIR or set MQ_SHARED_DIR"
 [ -n "$lintian" ] && [ -x "$lintian" ] || fail "lintian is not installed (apt install lintian; scripts/setup.sh does)"
-for tool in cpack dpkg-deb dpkg-shlibdeps fakeroot readelf; do
+for tool in cpack dpkg dpkg-deb dpkg-query dpkg-shlibdeps fakeroot readelf; do
   command -v "$tool" > /dev/null || fail "$tool is not installed (scripts/setup.sh installs what the package needs)"
 done
 for exe in mq mq-workbench mq-run mq-devsim; do
@@ -38,8 +38,24 @@ grep -q adb <<< "$(dpkg-deb -f "$deb" Recommends)" || fail "adb is not recommend
 description=$(dpkg-deb -f "$deb" Description)
 if grep -q '^ ;' <<< "$description"; then fail "the Description's lines start with ';' (a CMake list)"; fi
 
+# Installed with dpkg itself into a scratch root with its own package database (the machine's is
+# not touched): dpkg unpacks, records the files and runs the maintainer scripts (their ldconfig
+# outside the root: --force-script-chrootless). The root has no other packages, so dpkg is told
+# to configure despite the dependencies; that they are installed on this machine is checked
+# first, by name, against the machine's database.
+for dep in $(tr ',|' '\n\n' <<< "$depends" | sed 's/(.*//; s/ //g' | sort -u); do
+  dpkg-query -W -f='${Status}' "$dep" 2>/dev/null | grep -q "install ok installed" \
+    || fail "the package depends on $dep, which is not installed here"
+done
 root="$work/root"
-dpkg-deb -x "$deb" "$root"
+rm -rf "$root"
+mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates"
+touch "$root/var/lib/dpkg/status"
+dpkg --root="$root" --force-depends --force-script-chrootless --force-not-root -i "$deb" \
+  > "$work/dpkg-install.txt" 2>&1 || { cat "$work/dpkg-install.txt"; fail "dpkg -i into $root"; }
+dpkg-query --root="$root" -W -f='${Status}' mq-workbench | grep -q "install ok installed" \
+  || fail "dpkg does not list mq-workbench as installed in $root"
+echo "dpkg -i into $root: installed ($(wc -l < "$root/var/lib/dpkg/info/mq-workbench.list") paths recorded)"
 for f in usr/bin/mq usr/bin/mq-workbench usr/bin/mq-run usr/bin/mq-devsim \
          usr/lib/mq-workbench/plugins/libmq_method_mobilequant.so \
          usr/lib/mq-workbench/plugins/libmq_method_rtn.so \
@@ -113,4 +129,13 @@ t3=$(date +%s)
 cat "$work/lintian.txt"
 if grep -q '^E:' "$work/lintian.txt"; then fail "lintian reports errors"; fi
 echo "lintian: no errors, $(grep -c '^W:' "$work/lintian.txt" || true) warnings ($((t3 - t2)) s)"
+
+# Removal leaves none of the package's files behind (caches the checks above generated in the
+# root, such as the MIME database, are not the package's).
+cp "$root/var/lib/dpkg/info/mq-workbench.list" "$work/installed.list"
+dpkg --root="$root" --force-depends --force-script-chrootless --force-not-root --purge mq-workbench \
+  > "$work/dpkg-purge.txt" 2>&1 || { cat "$work/dpkg-purge.txt"; fail "dpkg --purge"; }
+left=$(while read -r f; do if [ -f "$root$f" ]; then echo "$f"; fi; done < "$work/installed.list" | head -5)
+[ -z "$left" ] || fail "dpkg --purge left the package's files behind: $left"
+echo "dpkg --purge: none of the $(wc -l < "$work/installed.list") installed paths is left"
 echo "PASS"
