@@ -76,6 +76,7 @@ TransformScaleView::TransformScaleView(QWidget *parent)
     m_one->setName(tr("s = 1 (no transform)"));
     m_one->setPen(QPen(QColor(90, 90, 90), 1.0, Qt::DashLine));
     m_line = m_scalePlot->addGraph();
+    m_line->setName(tr("scale s")); // named with the pair and step once there is data
     m_line->setPen(QPen(QColor(31, 119, 180), 1.5));
     m_line->setLineStyle(QCPGraph::lsStepCenter);
     m_line->setBrush(QColor(31, 119, 180, 70));
@@ -211,6 +212,7 @@ void TransformScaleView::rebuild(bool live)
 
     if (it == m_series.series.end() || it->second.rows == 0 || it->second.cols == 0) {
         m_line->data()->clear();
+        m_line->setName(tr("scale s"));
         m_one->data()->clear();
         m_map->data()->clear();
         m_map->setVisible(false);

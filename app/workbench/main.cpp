@@ -11,7 +11,6 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
-#include <QMessageBox>
 #include <QTimer>
 
 #include <cmath>
@@ -108,8 +107,8 @@ int main(int argc, char **argv)
     parser.addOptions({ model, calib, eval, runFile, openRun, openFolder, site, shots, fresh, quitAfter });
     parser.addPositionalArgument(QStringLiteral("files"),
         QStringLiteral("Run files (*.h5, *.mqrun, *.mqrun.h5) open as runs, the last one shown; a folder opens "
-                       "every run file in it; a checkpoint (llama2.c .bin, a Hugging Face folder with "
-                       "config.json) opens as the model."),
+                       "every run file in it; a model package (*.mqpkg) opens in the package view; a checkpoint (llama2.c "
+                       ".bin, a Hugging Face folder with config.json) opens as the model."),
         QStringLiteral("[FILE|FOLDER...]"));
     parser.process(*app);
 
@@ -201,20 +200,12 @@ int main(int argc, char **argv)
         case PathKind::Model:
             openModelChecked(path);
             break;
-        case PathKind::Package: {
-            // The window has no view of a package yet (docs/packaging.md).
-            ++failures;
-            const QString message = QStringLiteral(
-                "%1 is an integer model package (.mqpkg). The workbench cannot show packages yet: inspect it with "
-                "`mq-run info %1 --metadata`, run it with `mq-run generate` / `mq-run eval`, or benchmark it on a "
-                "phone with `mq bench` or View > Devices.")
-                                        .arg(path);
-            std::fprintf(stderr, "mq-workbench: %s\n", qPrintable(message));
-            if (quitSeconds < 0 && !screenshots)
-                QTimer::singleShot(0, &window,
-                    [&window, message] { QMessageBox::information(&window, QStringLiteral("Open package"), message); });
+        case PathKind::Package:
+            if (window.openPackage(path))
+                opened(QStringLiteral("package %1").arg(path));
+            else
+                failed(QStringLiteral("%1: could not open the package").arg(path));
             break;
-        }
         }
     }
     for (int i = 0; i < runs.size(); ++i) {

@@ -4,6 +4,7 @@
 #include "app/workbench/calibration_panel.h"
 #include "app/workbench/export_actions.h"
 #include "app/workbench/model_probe.h"
+#include "app/workbench/package_dialog.h"
 #include "app/workbench/run_display.h"
 #include "app/workbench/runs_panel.h"
 #include "app/workbench/screenshots.h"
@@ -939,11 +940,40 @@ void MainWindow::openPaths(const QStringList &paths)
         const QFileInfo info(path);
         if (info.isDir() && !QFileInfo::exists(QDir(path).filePath(QStringLiteral("config.json"))))
             openRunFolder(path);
-        else if (info.suffix() == QLatin1String("h5") || info.suffix() == QLatin1String("hdf5"))
+        else if (info.suffix() == QLatin1String("mqpkg"))
+            openPackage(path);
+        else if (info.suffix() == QLatin1String("h5") || info.suffix() == QLatin1String("hdf5")
+            || info.suffix() == QLatin1String("mqrun"))
             openRun(path, true);
         else
             openModel(path);
     }
+}
+
+bool MainWindow::openPackage(const QString &path)
+{
+    if (!m_packageDialog) {
+        m_packageDialog = new PackageDialog(this);
+        connect(m_packageDialog, &PackageDialog::benchmarkRequested, this, [this](const QString &package) {
+            if (!showDevices())
+                return;
+            // Only this package: nothing exported from the calibration run on this click.
+            m_devices->setVariants({});
+            m_devices->setPackages({ package });
+            m_packageDialog->close();
+        });
+        connect(m_packageDialog, &PackageDialog::showRunRequested, this,
+            [this](const QString &run) { openRun(run, true); });
+    }
+    const QString why = m_packageDialog->load(path);
+    if (!why.isEmpty()) {
+        showError(tr("Open package"), why);
+        return false;
+    }
+    m_packageDialog->show();
+    m_packageDialog->raise();
+    m_packageDialog->activateWindow();
+    return true;
 }
 
 } // namespace mq

@@ -30,6 +30,7 @@ class SiteTreeModel;
 class TrainingView;
 class TransformScaleView;
 class WeightRangeView;
+class PackageDialog;
 class WelcomePage;
 struct EventBatch;
 
@@ -56,8 +57,13 @@ public:
     // Adds a run file to the runs table and the comparison, and shows it in the views.
     bool openRun(const QString &path, bool show = true);
     int openRunFolder(const QString &folder); // the number of run files opened
-    // What dropping files on the window does: run files (.h5) and folders of them open as runs,
-    // anything else (a .bin, a Hugging Face folder) as the model.
+    // Shows what an integer model package (.mqpkg) holds (PackageDialog), from where it can be
+    // benchmarked on a device or its run opened. False (lastError says why) for a bad package.
+    bool openPackage(const QString &path);
+    PackageDialog *packageDialog() const { return m_packageDialog; }
+    // What dropping files on the window does: run files (.h5, .mqrun) and folders of them open as
+    // runs, packages (.mqpkg) in the package dialog, anything else (a .bin, a Hugging Face folder)
+    // as the model.
     void openPaths(const QStringList &paths);
     bool startCalibration();
     // Continues a stopped (or killed) run from the last checkpoint in its file (Run menu).
@@ -173,6 +179,7 @@ private:
     QMenu *m_recentMenu = nullptr;
     QList<QDockWidget *> m_docks;
     WelcomePage *m_welcome = nullptr;
+    PackageDialog *m_packageDialog = nullptr;
     bool m_devicesListed = false; // the devices dock has answered at least once
 };
 

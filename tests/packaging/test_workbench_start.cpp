@@ -107,6 +107,19 @@ TEST_F(WorkbenchStart, WelcomePageGreetsAPlainFirstStartOnly)
     EXPECT_NE(text.find("shown=true"), std::string::npos) << text;
 }
 
+TEST_F(WorkbenchStart, PackageOpensInThePackageView)
+{
+    // What a double-click on a .mqpkg does (the MIME type's handler is mq-workbench %F).
+    const std::string run = makeRun(dir, "rtn.h5");
+    const std::string pkg = dir.file("rtn-w8a8.mqpkg");
+    const ProgramRun e = runProgram(
+        std::string(MQ_BIN_MQ) + " export " + shellQuote(run) + " --out " + shellQuote(pkg) + " --variant w8a8");
+    ASSERT_EQ(e.exitCode, 0) << e.err;
+    const ProgramRun r = workbench(dir, shellQuote(pkg) + " --quit-after 0.5");
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_NE(r.out.find("opened package " + pkg + "\n"), std::string::npos) << r.out << r.err;
+}
+
 TEST_F(WorkbenchStart, HuggingFaceFolderOpensAsTheModel)
 {
     // mq convert writes config.json + safetensors: a folder that is a checkpoint, not a run folder.
@@ -132,11 +145,11 @@ TEST_F(WorkbenchStart, FailsWithAMessageForFilesItCannotOpen)
     EXPECT_EQ(r.exitCode, 1);
     EXPECT_NE(r.err.find("notes.h5"), std::string::npos) << r.err;
 
-    // A package: not shown by the window yet, and it says what to use instead.
+    // A truncated package: the reader's reason, naming the file.
     std::ofstream(dir.file("w8a8.mqpkg"), std::ios::binary) << std::string("MQPKG\0\0\0", 8);
     r = workbench(dir, shellQuote(dir.file("w8a8.mqpkg")) + " --quit-after 0.2");
     EXPECT_EQ(r.exitCode, 1);
-    EXPECT_NE(r.err.find("mq-run info"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("w8a8.mqpkg cannot be shown"), std::string::npos) << r.err;
 
     // A folder without run files.
     fs::create_directories(dir.file("empty"));
