@@ -3,6 +3,7 @@
 // with the LibTorch float model and with the deployment simulation of the same run (the one
 // `mq eval --run` evaluates) on evaluation text from ../shared/data/tinystories.
 #include "../model/test_support.h"
+#include "parity.h"
 
 #include "core/calib/session.h"
 #include "core/eval/eval.h"
@@ -24,6 +25,9 @@
 #include <sstream>
 
 using namespace mq;
+using mq::test::agreementOf;
+using mq::test::Float64Sim;
+using mq::test::widened;
 namespace fs = std::filesystem;
 
 namespace {
@@ -117,98 +121,17 @@ protected:
 
 std::vector<int32_t> ids32(const std::vector<int> &ids) { return std::vector<int32_t>(ids.begin(), ids.end()); }
 
-// The same deployment simulation evaluated in float64: the folded weights widened (exactly); every
-// weight quantized with the simulation's float32 scale/offset and codes (so the codes are the
-// package's) but dequantized exactly; the float end (the embedding into layer 0's attn_norm.in)
-// quantized in float32 as the float32 simulation and the runtime do; every other activation site
-// quantized from float64 values with the same float32 scales and offsets. Only the rounding of the
-// arithmetic between the quantizers changes (2^-53 instead of 2^-24), so its disagreements with the
-// float32 simulation are the float32 simulation's own noise, and the integer runtime (exact
-// arithmetic between the sites) should follow it closely.
-ModelWeights widened(const ModelWeights &w)
-{
-    auto d = [](const at::Tensor &t) { return t.defined() ? t.to(at::kDouble) : t; };
-    ModelWeights out = w;
-    out.embed = d(w.embed);
-    out.finalNormW = d(w.finalNormW);
-    out.finalNormB = d(w.finalNormB);
-    out.lmHead = d(w.lmHead);
-    for (LayerWeights &l : out.layers)
-        for (at::Tensor *t : {&l.attnNormW, &l.attnNormB, &l.qW, &l.qB, &l.kW, &l.kB, &l.vW, &l.vB, &l.oW, &l.oB,
-                 &l.mlpNormW, &l.mlpNormB, &l.gateW, &l.gateB, &l.upW, &l.upB, &l.downW, &l.downB})
-            *t = d(*t);
-    return out;
-}
-
-class Float64Sim : public SiteHook
-{
-public:
-    Float64Sim(QuantSim &sim, const Deployment &d)
-        : m_sim(sim)
-        , m_d(d)
-    {
-    }
-    at::Tensor activation(int layer, ActSite site, const at::Tensor &x) override
-    {
-        if (layer == 0 && site == ActSite::AttnNormIn)
-            return m_sim.activation(layer, site, x.to(at::kFloat)).to(at::kDouble);
-        // Scale and offset are 0-dim float32 tensors: a float64 x keeps its precision.
-        return m_sim.activation(layer, site, x);
-    }
-    at::Tensor weight(int layer, WeightSite site, const at::Tensor &w) override
-    {
-        const at::Tensor q32 = m_sim.weight(layer, site, w.to(at::kFloat)); // (code - offset) * s, rounded to float32
-        const QuantSpec spec = m_d.map.weight(layer, site);
-        const auto &range = m_d.weightRanges.at(weightSiteName(layer, site));
-        const at::Tensor s = scaleOffsetFromMinMax(range.first, range.second, spec).scale.to(at::kDouble);
-        const at::Tensor q2 = q32.dim() == 1 ? q32.unsqueeze(0).to(at::kDouble) : q32.to(at::kDouble);
-        const at::Tensor exact = at::round(q2 / s) * s; // |q32 / s - (code - offset)| <= 2^-24 * 2^15
-        return q32.dim() == 1 ? exact.squeeze(0) : exact;
-    }
-
-private:
-    QuantSim &m_sim;
-    const Deployment &m_d;
-};
-
-// The simulation's side of the parity check: the windows of runtimePerplexity / core/eval, with
-// the argmax of every scored position.
+// The deployment simulation's argmax over the same windows as runtimePerplexity (parity.h).
 RuntimePerplexity simulate(const std::vector<int> &ids, SiteHook *hook, const Transformer &model, std::vector<double> &margins)
 {
-    c10::NoGradGuard noGrad;
-    RuntimePerplexity r;
-    const int64_t n = std::min<int64_t>(kEvalTokens, int64_t(ids.size())), step = kSeqLen - 1;
-    int64_t next = 1;
-    while (next < n) {
-        const int64_t e = std::min<int64_t>(n, next + step), s = std::max<int64_t>(0, e - kSeqLen);
-        at::Tensor input = at::empty({1, e - s}, at::kLong);
-        for (int64_t i = s; i < e; ++i)
-            input[0][i - s] = int64_t(ids[size_t(i)]);
-        at::Tensor logp = at::log_softmax(model.forward(input, nullptr, hook)[0], -1);
-        for (int64_t t = next; t < e; ++t) {
-            r.nll -= logp[t - s - 1][ids[size_t(t)]].item<double>();
-            r.argmax.push_back(int32_t(logp[t - s - 1].argmax().item<int64_t>()));
-            const at::Tensor top = std::get<0>(logp[t - s - 1].topk(2));
-            margins.push_back(top[0].item<double>() - top[1].item<double>());
-            ++r.tokens;
-        }
-        next = e;
-    }
-    return r;
-}
-
-double agreementOf(const std::vector<int32_t> &a, const std::vector<int32_t> &b)
-{
-    size_t same = 0;
-    for (size_t i = 0; i < a.size(); ++i)
-        same += a[i] == b[i];
-    return a.empty() ? 0.0 : double(same) / double(a.size());
+    return test::simulate(ids, hook, model, margins, kSeqLen, kEvalTokens);
 }
 
 void expectParity(Fixture &f, const Deployment &d, const std::string &variant)
 {
     auto sim = d.simulation();
-    Float64Sim sim64(*sim, d);
+    const Package pkg = Package::open(f.packages.at(variant));
+    Float64Sim sim64(*sim, d, &pkg);
     const Transformer folded(d.model.config(), d.folded), folded64(d.model.config(), widened(d.folded));
     std::vector<double> margins, margins64;
     const RuntimePerplexity s = simulate(f.evalIds, sim.get(), folded, margins);
@@ -245,10 +168,12 @@ void expectParity(Fixture &f, const Deployment &d, const std::string &variant)
     // ~0.01-0.1 % of the codes of each 16-bit site, never an 8-bit site on its own), and this tiny
     // model amplifies such steps into flipped near-ties of its top-2 logits. The same simulation
     // evaluated in float64 is the yardstick with that noise removed: the package must agree with
-    // it on >= 99 % (measured 99.97 % for both). Against the float32 simulation the package cannot
-    // do better than the float32 simulation does against its own float64 evaluation (measured
-    // 98.17 % W8A8, 98.97 % W4A8; the package: 98.15 %, 98.95 %), so that bound is the noise floor
-    // measured here minus 0.5 % (20 positions; a real regression of the runtime fails it).
+    // it on >= 99 % (measured 100.00 % for both, perplexity equal to 4 decimals, since the float
+    // end's codes are dequantized exactly as the runtime carries them, parity.h; 99.97 % before).
+    // Against the float32 simulation the package cannot do better than the float32 simulation
+    // does against its own float64 evaluation (measured 98.15 % W8A8, 98.95 % W4A8, the same as
+    // the package), so that bound is the noise floor measured here minus 0.5 % (20 positions; a
+    // real regression of the runtime fails it).
     EXPECT_GE(agreement64, 0.99);
     EXPECT_GE(agreement, std::min(0.99, noiseFloor - 0.005));
     EXPECT_LE(std::abs(rel), 0.01);
@@ -304,7 +229,7 @@ std::map<std::pair<int, int>, SiteDiff> compareSites(ModelExecutor &m, const Pac
 {
     c10::NoGradGuard noGrad;
     auto sim = d.simulation();
-    Float64Sim sim64(*sim, d);
+    Float64Sim sim64(*sim, d, &pkg);
     SimCodes rec(float64 ? static_cast<SiteHook &>(sim64) : *sim, pkg);
     const Transformer folded(d.model.config(), float64 ? widened(d.folded) : d.folded);
     at::Tensor input = at::empty({1, int64_t(tokens.size())}, at::kLong);
