@@ -42,7 +42,7 @@ QString qs(const fs::path &p)
 
 // Every test gets its own settings file in its temporary folder, so a user's (or another test
 // process's) settings can neither make it pass nor fail; afterwards QSettings goes back to the
-// test-mode folder main.cpp chose.
+// folder main.cpp chose for this process.
 class Welcome : public ::testing::Test
 {
 protected:
@@ -54,8 +54,7 @@ protected:
     }
     void TearDown() override
     {
-        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope,
-            QStandardPaths::writableLocation(QStandardPaths::GenericConfigLocation));
+        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, test::testSettingsFolder());
     }
     test::TempDir m_dir;
 };

@@ -5,7 +5,9 @@
 
 #include "plugins/api/plugin_manager.h"
 
+#include <QCoreApplication>
 #include <QDeadlineTimer>
+#include <QDir>
 #include <QTest>
 
 #include <filesystem>
@@ -13,6 +15,15 @@
 #include <string>
 
 namespace mq::test {
+
+// This test process's own QSettings folder (main.cpp points QSettings there and removes it at the
+// end): ctest runs every test as its own process, in parallel, and tests that save settings (the
+// window does on close, on opening models and runs) must not overwrite each other's file.
+inline QString testSettingsFolder()
+{
+    return QDir::temp().filePath(
+        QStringLiteral("mq-workbench-test-settings-%1").arg(QCoreApplication::applicationPid()));
+}
 
 // The method plugins as the build puts them (<build>/bin/plugins), scanned once per process.
 inline PluginManager &builtPlugins()
