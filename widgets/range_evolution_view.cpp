@@ -47,7 +47,7 @@ RangeEvolutionView::RangeEvolutionView(QWidget *parent)
     caption->setTextColor(QColor(90, 90, 90));
     m_plot->plotLayout()->addElement(0, 0, caption);
 
-    m_plot->legend->setVisible(true);
+    m_plot->legend->setVisible(false); // shown once there are traces (setSeries)
     m_plot->legend->setBrush(QBrush(QColor(255, 255, 255, 230)));
     placeLegendBeside(m_plot, 1);
 

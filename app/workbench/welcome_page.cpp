@@ -182,65 +182,58 @@ WelcomePage::WelcomePage(QWidget *parent)
            "inside them. Pick one of the three jobs below: its button takes the first step for you."),
         this));
 
-    // One card per job: a heading, a few sentences, and the button(s) at the bottom.
-    auto card = [this](const QString &heading, const QString &text, QLabel **extra) {
-        auto *frame = new QFrame(this);
-        frame->setFrameShape(QFrame::StyledPanel);
-        frame->setAutoFillBackground(true);
-        frame->setBackgroundRole(QPalette::Base);
-        auto *v = new QVBoxLayout(frame);
-        v->setContentsMargins(16, 14, 16, 14);
-        v->setSpacing(10);
-        auto *h = new QLabel(heading, frame);
-        h->setFont(scaledFont(font(), 1.25, true));
-        h->setWordWrap(true);
-        v->addWidget(h);
-        v->addWidget(wrappedLabel(text, frame));
-        if (extra) {
-            *extra = wrappedLabel(QString(), frame);
-            v->addWidget(*extra);
-        }
-        v->addStretch(1);
-        m_cards << frame;
-        return std::make_pair(frame, v);
-    };
-
+    // One card per job: a heading, a few sentences, and its button(s) at the bottom.
     auto *cards = new QHBoxLayout;
     cards->setSpacing(16);
-    {
-        auto [frame, v] = card(tr("1 · Inspect activation outliers"),
-            tr("Open a model and pick an activation site in the Sites tree. The outlier inspector shows the float "
-               "values entering the quantizer against its 8-bit range and grid, the clipped mass, and which "
-               "channels are outliers, before and after the learned transform. Histograms are recorded while "
-               "a calibration runs: after opening, press Start (Ctrl+R)."),
-            nullptr);
-        m_inspect = new QPushButton(tr("&Inspect the sample model"), frame);
-        v->addWidget(m_inspect);
-        cards->addWidget(frame, 1);
-    }
-    {
-        auto [frame, v] = card(tr("2 · Compare calibrations"),
-            tr("Calibrate block-wise and end-to-end (choose the method in the form, Start again), or open run "
-               "files that mq calibrate wrote. The Runs table lists method, samples, steps, loss and "
-               "perplexity; Comparison overlays the loss curves; Ablation (Table 2) plots perplexity against "
-               "calibration samples and training length."),
-            nullptr);
-        m_compare = new QPushButton(tr("&Compare the runs folder"), frame);
-        v->addWidget(m_compare);
-        cards->addWidget(frame, 1);
-    }
-    {
-        auto [frame, v] = card(tr("3 · Benchmark on a phone"),
-            tr("Export a run as integer packages and measure prompt and decode latency and energy on a phone "
-               "over adb with one click: A16 against W8A8 and W4A8. No phone? The virtual phone (mq-devsim) "
-               "runs the same protocol on this computer; its power figures are simulated."),
-            &m_deviceStatus);
-        m_benchmark = new QPushButton(tr("Show the &Devices dock"), frame);
-        m_virtualPhone = new QPushButton(tr("Start a &virtual phone"), frame);
-        v->addWidget(m_benchmark);
-        v->addWidget(m_virtualPhone);
-        cards->addWidget(frame, 1);
-    }
+    auto card
+        = [this, cards](const QString &heading, const QString &text, QLabel **extra, const QStringList &buttonLabels) {
+              auto *frame = new QFrame(this);
+              frame->setFrameShape(QFrame::StyledPanel);
+              frame->setAutoFillBackground(true);
+              frame->setBackgroundRole(QPalette::Base);
+              auto *v = new QVBoxLayout(frame);
+              v->setContentsMargins(16, 14, 16, 14);
+              v->setSpacing(10);
+              auto *h = new QLabel(heading, frame);
+              h->setFont(scaledFont(font(), 1.25, true));
+              h->setWordWrap(true);
+              v->addWidget(h);
+              v->addWidget(wrappedLabel(text, frame));
+              if (extra) {
+                  *extra = wrappedLabel(QString(), frame);
+                  v->addWidget(*extra);
+              }
+              v->addStretch(1);
+              QList<QPushButton *> buttons;
+              for (const QString &label : buttonLabels) {
+                  buttons << new QPushButton(label, frame);
+                  v->addWidget(buttons.back());
+              }
+              m_cards << frame;
+              cards->addWidget(frame, 1);
+              return buttons;
+          };
+    m_inspect = card(tr("1 · Inspect activation outliers"),
+        tr("Open a model and pick an activation site in the Sites tree. The outlier inspector shows the float "
+           "values entering the quantizer against its 8-bit range and grid, the clipped mass, and which "
+           "channels are outliers, before and after the learned transform. Histograms are recorded while "
+           "a calibration runs: after opening, press Start (Ctrl+R)."),
+        nullptr, { tr("&Inspect the sample model") })
+                    .front();
+    m_compare = card(tr("2 · Compare calibrations"),
+        tr("Calibrate block-wise and end-to-end (choose the method in the form, Start again), or open run "
+           "files that mq calibrate wrote. The Runs table lists method, samples, steps, loss and "
+           "perplexity; Comparison overlays the loss curves; Ablation (Table 2) plots perplexity against "
+           "calibration samples and training length."),
+        nullptr, { tr("&Compare the runs folder") })
+                    .front();
+    const QList<QPushButton *> benchmark = card(tr("3 · Benchmark on a phone"),
+        tr("Export a run as integer packages and measure prompt and decode latency and energy on a phone "
+           "over adb with one click: A16 against W8A8 and W4A8. No phone? The virtual phone (mq-devsim) "
+           "runs the same protocol on this computer; its power figures are simulated."),
+        &m_deviceStatus, { tr("Show the &Devices dock"), tr("Start a &virtual phone") });
+    m_benchmark = benchmark[0];
+    m_virtualPhone = benchmark[1];
     root->addLayout(cards, 1); // spare height goes to the cards: word-wrapped text must never clip
 
     auto *bottom = new QHBoxLayout;
