@@ -183,14 +183,7 @@ QString CalibrationRunner::start(const RunRequest &r, const QuantMethodPlugin *p
     m_impl->session = std::make_unique<Session>(c, m_impl->listener.get());
     m_impl->session->setMethodFactory(preparedFactory(prepared));
     m_runPath = r.runPath;
-    try {
-        m_impl->session->start();
-    } catch (const std::exception &e) {
-        m_impl->session.reset();
-        return QString::fromStdString(e.what());
-    }
-    setState(State::Running);
-    return {};
+    return startSession();
 }
 
 QString CalibrationRunner::resumeRun(const QString &runPath, const QuantMethodPlugin *plugin)
@@ -215,6 +208,11 @@ QString CalibrationRunner::resumeRun(const QString &runPath, const QuantMethodPl
     m_impl->listener = std::move(listener);
     m_impl->session = std::move(session);
     m_runPath = runPath;
+    return startSession();
+}
+
+QString CalibrationRunner::startSession()
+{
     try {
         m_impl->session->start();
     } catch (const std::exception &e) {

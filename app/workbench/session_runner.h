@@ -77,6 +77,8 @@ Q_SIGNALS:
     void runEnded(const mq::RunOutcome &outcome);
 
 private:
+    // Starts the prepared session's worker; on failure drops the session and returns why.
+    QString startSession();
     void setState(State state);
     void onFinished(const RunOutcome &outcome);
 
